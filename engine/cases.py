@@ -1,0 +1,152 @@
+"""Cases (办件): acceptance at the window (一窗受理), numbering, reading a case."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from engine import history
+from engine.calendar import OFFICE_TZ
+from engine.clock import Clock
+from engine.definitions import latest_definition
+from engine.errors import InvalidInput, NotFound
+from engine.forms import form_values
+from engine.instances import STATE_FORMAT, new_workflow, spec_cache
+from engine.models import Case, CaseNumberCounter, Task, User
+from engine.permissions import may_accept_cases, may_view_case, require, sees_every_department
+from engine.runtime import (
+    complete_workflow_task,
+    conclude_if_finished,
+    ready_user_task,
+    run_engine,
+    save_workflow,
+    sync_task_rows,
+)
+from engine.vocab import CaseStatus, Channel, Role, TaskKind, TaskState
+
+CASE_NUMBER_PREFIX = "YJS"
+
+
+def accept_case(
+    session: Session,
+    clock: Clock,
+    actor: User,
+    definition_key: str,
+    applicant: dict[str, Any],
+    data: dict[str, Any] | None = None,
+    channel: str = Channel.WINDOW,
+) -> Case:
+    """Accept an application once at the window (一窗受理) and fan it out to the departments.
+
+    The flow's intake task is completed by the accepting clerk with the application data, so the
+    departments' tasks are open in their inboxes when this returns.
+    """
+    require(may_accept_cases(actor), "only window clerks accept applications")
+    applicant = _valid_applicant(applicant)
+    if channel not in Channel.__members__.values():
+        raise InvalidInput(f"channel must be one of {', '.join(Channel)}")
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("data must be an object")
+    definition = latest_definition(session, definition_key)
+    parsed = spec_cache.get(definition)
+    now = clock.now()
+    workflow = new_workflow(parsed)
+    run_engine(workflow)
+    case = Case(
+        number=next_case_number(session, now),
+        definition=definition,
+        applicant_name=applicant["name"],
+        applicant_id_number=applicant.get("id_number"),
+        applicant_phone=applicant.get("phone"),
+        channel=channel,
+        status=CaseStatus.IN_PROGRESS,
+        data={},
+        created_by_id=actor.id,
+        accepted_at=now,
+        state="",
+        state_format=STATE_FORMAT,
+        query_code=secrets.token_hex(3).upper(),
+    )
+    session.add(case)
+    session.flush()
+    history.record(session, case, "accepted", now, actor, channel=channel, definition=definition.key, version=definition.version)
+    intake = [t for t in sync_task_rows(session, case, workflow, now, actor) if t.kind == TaskKind.INTAKE]
+    if intake:
+        row = intake[0]
+        meta = parsed.tasks[row.element_id]
+        values = form_values(meta, data or {})
+        spiff_task = ready_user_task(workflow, row.workflow_task_id)
+        complete_workflow_task(workflow, spiff_task, values)
+        row.state, row.assignee_id, row.completed_by_id = TaskState.COMPLETED, actor.id, actor.id
+        row.completed_at = row.claimed_at = now
+        case.data = {**(data or {}), **values}
+        history.record(session, case, "task_completed", now, actor, row, name=row.name)
+        sync_task_rows(session, case, workflow, now, actor)
+    else:
+        case.data = dict(data or {})
+    conclude_if_finished(session, case, workflow, now, actor)
+    save_workflow(case, workflow)
+    session.flush()
+    return case
+
+
+def _valid_applicant(applicant: Any) -> dict[str, Any]:
+    if not isinstance(applicant, dict):
+        raise InvalidInput("applicant must be an object with at least a name")
+    name = applicant.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("applicant name is required")
+    cleaned = {"name": name.strip()[:200]}
+    for key in ("id_number", "phone"):
+        value = applicant.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"applicant {key} must be a string")
+        if value:
+            cleaned[key] = value.strip()[:40]
+    return cleaned
+
+
+def next_case_number(session: Session, now: datetime) -> str:
+    """`YJS-YYYYMMDD-0001`: dense per office day, unique under concurrent acceptance."""
+    day = now.astimezone(OFFICE_TZ).strftime("%Y%m%d")
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(CaseNumberCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": CaseNumberCounter.last + 1})
+        .returning(CaseNumberCounter.last)
+    )
+    last = session.execute(stmt).scalar_one()
+    return f"{CASE_NUMBER_PREFIX}-{day}-{last:04d}"
+
+
+def get_case(session: Session, actor: User, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    require(may_view_case(session, actor, case), "you may not view this case")
+    return case
+
+
+def case_by_number(session: Session, number: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.number == number))
+
+
+def tasks_of(session: Session, case: Case) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.id)))
+
+
+def list_cases(session: Session, actor: User, status: str | None = None, limit: int = 200) -> list[Case]:
+    """Cases the actor may see, newest first: all for oversight and the window, else their department's."""
+    query = select(Case)
+    if not (sees_every_department(actor) or actor.has_role(Role.WINDOW)):
+        query = query.where(Case.id.in_(select(Task.case_id).where(Task.department_id == actor.department_id)))
+    if status:
+        if status not in CaseStatus.__members__.values():
+            raise InvalidInput(f"status must be one of {', '.join(CaseStatus)}")
+        query = query.where(Case.status == status)
+    return list(session.scalars(query.order_by(Case.id.desc()).limit(limit)))

@@ -1,0 +1,91 @@
+"""Database engine and session factories.
+
+The engine never commits: callers open one transaction per action with `db.writer.begin()`
+(or `db.reader.begin()` for read-only work).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
+
+from engine.types import UTCDateTime
+
+# Named constraints let Alembic alter them later on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+@dataclass(frozen=True)
+class Database:
+    """One database: `reader` for read-only requests, `writer` for actions.
+
+    On SQLite a writer transaction starts with BEGIN IMMEDIATE, which takes the database's write
+    lock up front. A deferred transaction that reads first and writes later fails with
+    SQLITE_BUSY when another writer committed in between, and the busy timeout cannot help it.
+    On PostgreSQL both are plain transactions; actions lock the case row with FOR UPDATE.
+    """
+
+    engine: Engine
+    reader: sessionmaker
+    writer: sessionmaker
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def connect(url: str, **engine_options: Any) -> Database:
+    """Open the database at `url` (a SQLAlchemy URL)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine_options.setdefault("connect_args", {}).update(timeout=30, check_same_thread=False)
+        engine = create_engine(url, **engine_options)
+        _configure_sqlite(engine)
+        write_engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+    else:
+        engine_options.setdefault("pool_size", 10)
+        engine_options.setdefault("max_overflow", 20)
+        engine = create_engine(url, pool_pre_ping=True, **engine_options)
+        write_engine = engine
+    return Database(
+        engine=engine,
+        reader=sessionmaker(engine, expire_on_commit=False),
+        writer=sessionmaker(write_engine, expire_on_commit=False),
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is lazy).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")

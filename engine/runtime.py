@@ -1,0 +1,152 @@
+"""Running a case's workflow inside one transaction: lock, load, advance, mirror task rows, save."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Iterator
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+from SpiffWorkflow.util.task import TaskState as SpiffState
+
+from engine import history
+from engine.bpmn import ParsedDefinition
+from engine.errors import Conflict, NotFound, ScriptRejected, WorkflowFailed
+from engine.instances import STATE_FORMAT, dump_state, load_state, spec_cache
+from engine.models import Case, Department, Task, User
+from engine.vocab import OPEN_TASK_STATES, CaseStatus, Outcome, TaskState
+
+
+def lock_case(session: Session, case_id: int) -> Case:
+    """Load the case for update: a row lock on PostgreSQL; SQLite writers already hold the write lock."""
+    case = session.scalar(
+        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
+    )
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def parsed_definition_of(case: Case) -> ParsedDefinition:
+    return spec_cache.get(case.definition)
+
+
+def open_workflow(case: Case) -> BpmnWorkflow:
+    return load_state(case.state, case.state_format, parsed_definition_of(case))
+
+
+def save_workflow(case: Case, workflow: BpmnWorkflow) -> None:
+    case.state = dump_state(workflow)
+    case.state_format = STATE_FORMAT
+
+
+def ready_user_task(workflow: BpmnWorkflow, workflow_task_id: str) -> SpiffTask:
+    task = workflow.get_task_from_id(UUID(workflow_task_id))
+    if task is None or task.state != SpiffState.READY:
+        raise Conflict("this task is no longer waiting; the case has moved on")
+    return task
+
+
+@contextmanager
+def workflow_errors() -> Iterator[None]:
+    """Turn SpiffWorkflow failures into `WorkflowFailed` naming the element."""
+    try:
+        yield
+    except WorkflowException as err:
+        task = getattr(err, "task", None)
+        task_spec = getattr(err, "task_spec", None) or (task.task_spec if task is not None else None)
+        element_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", None)
+        raise WorkflowFailed(element_id, _explain(err)) from None
+    except ScriptRejected as err:
+        raise WorkflowFailed(None, f"script refused: {err}") from None
+
+
+def _explain(err: Exception) -> str:
+    message = str(err.args[0]) if err.args else type(err).__name__
+    cause = getattr(err, "exception", None) or err.__cause__
+    if isinstance(cause, ScriptRejected):
+        return f"{message}: script refused: {cause}"
+    if isinstance(cause, NameError):
+        return f"{message}: {cause} (the data this condition needs is missing)"
+    if cause is not None:
+        return f"{message}: {type(cause).__name__}: {cause}"
+    return message
+
+
+def run_engine(workflow: BpmnWorkflow) -> None:
+    with workflow_errors():
+        workflow.do_engine_steps()
+
+
+def complete_workflow_task(workflow: BpmnWorkflow, task: SpiffTask, data: dict[str, Any]) -> None:
+    with workflow_errors():
+        task.data.update(data)
+        task.run()
+        workflow.do_engine_steps()
+
+
+def sync_task_rows(
+    session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: User | None = None
+) -> list[Task]:
+    """Mirror the workflow's ready user tasks into task rows; return the rows opened now.
+
+    A row whose workflow task is no longer ready (withdrawn by a timer or an end event) is
+    cancelled, so inboxes never show work the flow no longer wants.
+    """
+    catalog = case.definition.catalog.get("tasks", {})
+    ready = {str(t.id): t for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
+    open_rows = list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state.in_(OPEN_TASK_STATES))))
+    for row in open_rows:
+        if row.workflow_task_id not in ready:
+            row.state = TaskState.CANCELLED
+            row.completed_at = now
+            history.record(session, case, "task_cancelled", now, actor, row, name=row.name)
+    known = {row.workflow_task_id for row in open_rows}
+    new_tasks = [t for wid, t in ready.items() if wid not in known]
+    if not new_tasks:
+        return []
+    codes = {catalog[t.task_spec.bpmn_id]["department"] for t in new_tasks}
+    departments = {d.code: d for d in session.scalars(select(Department).where(Department.code.in_(codes)))}
+    opened = []
+    for spiff_task in new_tasks:
+        meta = catalog[spiff_task.task_spec.bpmn_id]
+        department = departments.get(meta["department"])
+        if department is None:
+            raise WorkflowFailed(spiff_task.task_spec.bpmn_id, f"department '{meta['department']}' no longer exists")
+        row = Task(
+            case=case,
+            workflow_task_id=str(spiff_task.id),
+            element_id=spiff_task.task_spec.bpmn_id,
+            name=meta["name"],
+            kind=meta["kind"],
+            department=department,
+            state=TaskState.OPEN,
+            time_limit_days=meta.get("time_limit_days"),
+            created_at=now,
+        )
+        session.add(row)
+        opened.append(row)
+    session.flush()
+    for row in opened:
+        history.record(session, case, "task_opened", now, actor, row, name=row.name, department=row.department.code)
+    return opened
+
+
+def conclude_if_finished(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: User | None) -> None:
+    """Close the case when its workflow has ended: completed, or rejected if any department refused."""
+    if not workflow.completed or case.status != CaseStatus.IN_PROGRESS:
+        return
+    reviews = workflow.data.get("reviews") or _last_data(workflow).get("reviews") or {}
+    refused = any(r.get("outcome") == Outcome.REJECT for r in reviews.values() if isinstance(r, dict))
+    case.status = CaseStatus.REJECTED if refused else CaseStatus.COMPLETED
+    case.completed_at = now
+    history.record(session, case, "case_concluded", now, actor, status=case.status)
+
+
+def _last_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    last = workflow.last_task
+    return last.data if last is not None else {}

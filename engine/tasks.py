@@ -1,0 +1,181 @@
+"""Department tasks: inboxes, claiming, and completing with an outcome (通过 / 不予许可 / 退回补正)."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from engine import history
+from engine.clock import Clock
+from engine.directory import department_by_code
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.forms import form_values
+from engine.models import Task, User
+from engine.permissions import may_act_on_task, require, sees_every_department
+from engine.runtime import (
+    complete_workflow_task,
+    conclude_if_finished,
+    lock_case,
+    open_workflow,
+    parsed_definition_of,
+    ready_user_task,
+    save_workflow,
+    sync_task_rows,
+)
+from engine.vocab import OPEN_TASK_STATES, OUTCOMES_NEEDING_REASON, Outcome, TaskKind, TaskState
+
+MAX_OPINION = 4000
+
+
+def get_task(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+def task_is_open(task: Task) -> bool:
+    return task.state in OPEN_TASK_STATES
+
+
+def claimed_by_someone_else(task: Task, user: User) -> bool:
+    return task.assignee_id is not None and task.assignee_id != user.id
+
+
+def claim_task(session: Session, clock: Clock, actor: User, task_id: int) -> Task:
+    """认领: the task becomes the actor's; others in the department can no longer act on it."""
+    task = get_task(session, task_id)
+    require(may_act_on_task(actor, task), "this task belongs to another department")
+    now = clock.now()
+    # A conditional update, so two reviewers claiming at once cannot both win.
+    claimed = session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.state == TaskState.OPEN)
+        .values(state=TaskState.CLAIMED, assignee_id=actor.id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(task)
+    if not claimed:
+        if task.state == TaskState.CLAIMED and task.assignee_id == actor.id:
+            return task
+        raise Conflict(_why_not_open(task))
+    history.record(session, task.case, "task_claimed", now, actor, task, name=task.name)
+    return task
+
+
+def unclaim_task(session: Session, clock: Clock, actor: User, task_id: int) -> Task:
+    """取消认领: give the task back to the department's inbox."""
+    task = get_task(session, task_id)
+    require(may_act_on_task(actor, task), "this task belongs to another department")
+    if task.state != TaskState.CLAIMED or task.assignee_id != actor.id:
+        raise Conflict("only the reviewer who claimed this task can give it back")
+    task.state, task.assignee_id, task.claimed_at = TaskState.OPEN, None, None
+    history.record(session, task.case, "task_unclaimed", clock.now(), actor, task, name=task.name)
+    return task
+
+
+def complete_task(
+    session: Session,
+    clock: Clock,
+    actor: User,
+    task_id: int,
+    outcome: str | None = None,
+    opinion: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> Task:
+    """Complete a task and advance the case, in the caller's one transaction.
+
+    The case row is locked first, so two reviewers finishing sibling parallel tasks are applied one
+    after the other and the join fires exactly once; the second completion of one task is a conflict.
+    """
+    case_id = session.scalar(select(Task.case_id).where(Task.id == task_id))
+    if case_id is None:
+        raise NotFound(f"no task {task_id}")
+    case = lock_case(session, case_id)
+    task = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
+    assert task is not None
+    require(may_act_on_task(actor, task), "this task belongs to another department")
+    if not task_is_open(task):
+        raise Conflict(_why_not_open(task))
+    if claimed_by_someone_else(task, actor):
+        raise Conflict(f"this task is claimed by {task.assignee.display_name if task.assignee else 'another reviewer'}")
+    outcome, opinion = _checked_outcome(task, outcome, opinion)
+    now = clock.now()
+    workflow = open_workflow(case)
+    spiff_task = ready_user_task(workflow, task.workflow_task_id)
+    values = form_values(parsed_definition_of(case).tasks[task.element_id], data or {})
+    if task.kind == TaskKind.REVIEW:
+        reviews = dict(spiff_task.data.get("reviews") or {})
+        reviews[task.element_id] = {"outcome": outcome, "opinion": opinion, "department": task.department.code}
+        values.update(outcome=outcome, opinion=opinion, reviews=reviews)
+    elif opinion:
+        values["opinion"] = opinion
+    complete_workflow_task(workflow, spiff_task, values)
+    task.state, task.completed_at, task.completed_by_id = TaskState.COMPLETED, now, actor.id
+    task.assignee_id = task.assignee_id or actor.id
+    task.outcome, task.opinion = outcome, opinion
+    history.record(session, case, "task_completed", now, actor, task, name=task.name, outcome=outcome, opinion=opinion)
+    sync_task_rows(session, case, workflow, now, actor)
+    conclude_if_finished(session, case, workflow, now, actor)
+    save_workflow(case, workflow)
+    session.flush()
+    return task
+
+
+def _checked_outcome(task: Task, outcome: str | None, opinion: str | None) -> tuple[str | None, str | None]:
+    opinion = (opinion or "").strip() or None
+    if opinion and len(opinion) > MAX_OPINION:
+        raise InvalidInput(f"the opinion is longer than {MAX_OPINION} characters")
+    if task.kind != TaskKind.REVIEW:
+        if outcome:
+            raise InvalidInput(f"'{task.name}' is not a review task and takes no outcome")
+        return None, opinion
+    if outcome not in Outcome.__members__.values():
+        raise InvalidInput("outcome must be one of approve, reject, return")
+    if outcome in OUTCOMES_NEEDING_REASON and not opinion:
+        raise InvalidInput("a reason is required to refuse (不予许可) or return for supplement (退回补正)")
+    return outcome, opinion
+
+
+def _why_not_open(task: Task) -> str:
+    if task.state == TaskState.COMPLETED:
+        return "this task has already been completed"
+    if task.state == TaskState.CANCELLED:
+        return "this task was withdrawn by the flow"
+    return "this task is claimed by another reviewer"
+
+
+def inbox_query(actor: User, department: str | None = None, state: str | None = None) -> Select[tuple[Task]]:
+    """Tasks the actor may see: their department's, or any department's for oversight roles."""
+    query = select(Task)
+    if not sees_every_department(actor):
+        if actor.department is None:
+            raise PermissionDenied("you have no department")
+        if department and department != actor.department.code:
+            raise PermissionDenied("you may only see your own department's tasks")
+        query = query.where(Task.department_id == actor.department_id)
+    if state:
+        if state == "open":
+            query = query.where(Task.state.in_(OPEN_TASK_STATES))
+        elif state in TaskState.__members__.values():
+            query = query.where(Task.state == state)
+        else:
+            raise InvalidInput(f"state must be one of {', '.join(TaskState)}")
+    return query
+
+
+def list_tasks(
+    session: Session, actor: User, department: str | None = None, state: str | None = None, limit: int = 200, offset: int = 0
+) -> list[Task]:
+    query = inbox_query(actor, department, state)
+    if department and sees_every_department(actor):
+        query = query.where(Task.department_id == department_by_code(session, department).id)
+    return list(session.scalars(query.order_by(Task.created_at, Task.id).limit(limit).offset(offset)))
+
+
+def list_done_by(session: Session, actor: User, limit: int = 200) -> list[Task]:
+    """已办: tasks the actor completed, newest first."""
+    return list(session.scalars(
+        select(Task).where(Task.completed_by_id == actor.id).order_by(Task.completed_at.desc()).limit(limit)
+    ))

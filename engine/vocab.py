@@ -1,0 +1,84 @@
+"""Status vocabularies: stable ASCII codes stored in the database.
+
+Labels for people live in the templates (zh-CN and English); these docstrings say what each
+state means.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    WINDOW = "window"
+    """Comprehensive-window clerk (综合窗口): accepts applications, hands out results."""
+    REVIEWER = "reviewer"
+    """Department reviewer: acts on their own department's tasks."""
+    DEPARTMENT_HEAD = "department_head"
+    """Head of a department: a reviewer who also approves extensions and transfers out."""
+    SUPERVISOR = "supervisor"
+    """Supervision office (督办科, 电子监察): sees every department, urges and supervises."""
+    ANALYST = "analyst"
+    """Designs and deploys process definitions."""
+    ADMIN = "admin"
+    """Manages departments, users and the calendar."""
+
+
+class CaseStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    """Accepted (受理) and being handled by the departments."""
+    COMPLETED = "completed"
+    """Concluded with every department approving (办结)."""
+    REJECTED = "rejected"
+    """Concluded with a refusal (不予许可) by at least one department."""
+    CANCELLED = "cancelled"
+    """Stopped before it concluded (withdrawn by the applicant or terminated)."""
+
+
+class TaskState(StrEnum):
+    OPEN = "open"
+    """Waiting in the department's inbox, nobody has claimed it."""
+    CLAIMED = "claimed"
+    """Claimed by one reviewer (认领); others in the department see it but cannot act."""
+    COMPLETED = "completed"
+    """Done, with an outcome where the task is a review."""
+    CANCELLED = "cancelled"
+    """Withdrawn by the flow (e.g. an interrupting timer) before anyone completed it."""
+
+
+OPEN_TASK_STATES = (TaskState.OPEN, TaskState.CLAIMED)
+
+
+class TaskKind(StrEnum):
+    INTAKE = "intake"
+    """The window's acceptance of the application (一窗受理)."""
+    REVIEW = "review"
+    """A department's decision on its service item; takes an outcome."""
+    SUPPLEMENT = "supplement"
+    """The applicant supplies missing materials (补正), handled at the window."""
+    DELIVERY = "delivery"
+    """Handing out the results at one window (一窗出件)."""
+    NOTICE = "notice"
+    """Serving a decision notice, e.g. 不予许可决定书."""
+    WINDOW = "window"
+    """Any other task done at the window."""
+
+
+class Outcome(StrEnum):
+    APPROVE = "approve"
+    """通过."""
+    REJECT = "reject"
+    """不予许可; a reason is required."""
+    RETURN = "return"
+    """退回补正: the applicant must supply materials; a reason is required."""
+
+
+OUTCOMES_NEEDING_REASON = (Outcome.REJECT, Outcome.RETURN)
+
+
+class Channel(StrEnum):
+    WINDOW = "window"
+    """Applied in person at the comprehensive window."""
+    ONLINE = "online"
+    """Applied through the online service hall (网上办)."""
+    PARTNER = "partner"
+    """Forwarded by a partner region (跨省通办)."""

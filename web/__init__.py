@@ -1,0 +1,1 @@
+"""The web application: see `web.app.create_app`."""

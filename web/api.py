@@ -1,0 +1,192 @@
+"""The JSON API (`/api/v1`): HTTP Basic with a user's credentials; errors as {"error": "..."}."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+from flask import Blueprint, g, jsonify, request
+
+from engine.cases import accept_case, get_case, tasks_of
+from engine.definitions import deploy_definition, list_latest_definitions
+from engine.directory import create_department, create_user, list_departments
+from engine.errors import InvalidInput
+from engine.history import events_of
+from engine.models import Case, CaseEvent, Department, ProcessDefinition, Task, User
+from engine.permissions import may_administer, may_deploy_definitions, require
+from engine.tasks import claim_task, complete_task, list_tasks
+from engine.vocab import Channel
+from web.auth import user_from_basic_auth
+from web.extensions import clock, db_session
+
+bp = Blueprint("api", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def authenticated(view: F) -> F:
+    @functools.wraps(view)
+    def wrapped(**kwargs: Any) -> Any:
+        g.user = user_from_basic_auth()
+        if g.user is None:
+            response = jsonify({"error": "authentication required: HTTP Basic with a user's credentials"})
+            response.status_code = 401
+            response.headers["WWW-Authenticate"] = 'Basic realm="yijianshi"'
+            return response
+        return view(**kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return body
+
+
+def iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def department_json(d: Department) -> dict[str, Any]:
+    return {"code": d.code, "name": d.name}
+
+
+def user_json(u: User) -> dict[str, Any]:
+    return {"id": u.id, "username": u.username, "display_name": u.display_name, "roles": sorted(u.roles),
+            "department": u.department.code if u.department else None}
+
+
+def definition_json(d: ProcessDefinition) -> dict[str, Any]:
+    catalog = {k: v for k, v in d.catalog.items() if k != "tasks"}
+    return {"key": d.key, "version": d.version, "name": d.name, "sha256": d.sha256, "deployed_at": iso(d.deployed_at),
+            "catalog": catalog}
+
+
+def task_json(t: Task) -> dict[str, Any]:
+    return {
+        "id": t.id, "case_id": t.case_id, "element_id": t.element_id, "name": t.name, "kind": t.kind,
+        "department": t.department.code, "state": t.state,
+        "assignee": t.assignee.username if t.assignee else None,
+        "created_at": iso(t.created_at), "claimed_at": iso(t.claimed_at), "completed_at": iso(t.completed_at),
+        "outcome": t.outcome, "opinion": t.opinion, "time_limit_days": t.time_limit_days,
+    }
+
+
+def event_json(e: CaseEvent) -> dict[str, Any]:
+    return {"id": e.id, "action": e.action, "at": iso(e.at), "actor": e.actor.username if e.actor else None,
+            "task_id": e.task_id, "details": e.details}
+
+
+def case_json(c: Case) -> dict[str, Any]:
+    session = db_session()
+    return {
+        "id": c.id, "number": c.number, "status": c.status, "channel": c.channel,
+        "definition": {"key": c.definition.key, "version": c.definition.version, "name": c.definition.name},
+        "applicant": {"name": c.applicant_name, "id_number": c.applicant_id_number, "phone": c.applicant_phone},
+        "accepted_at": iso(c.accepted_at), "completed_at": iso(c.completed_at), "data": c.data,
+        "tasks": [task_json(t) for t in tasks_of(session, c)],
+        "events": [event_json(e) for e in events_of(session, c)],
+    }
+
+
+@bp.get("/departments")
+@authenticated
+def departments() -> Any:
+    return jsonify([department_json(d) for d in list_departments(db_session())])
+
+
+@bp.post("/departments")
+@authenticated
+def add_department() -> Any:
+    require(may_administer(g.user), "only administrators manage departments")
+    body = json_body()
+    department = create_department(db_session(), clock(), _text(body, "code"), _text(body, "name"))
+    return jsonify(department_json(department)), 201
+
+
+@bp.post("/users")
+@authenticated
+def add_user() -> Any:
+    require(may_administer(g.user), "only administrators manage users")
+    body = json_body()
+    roles = body.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise InvalidInput("roles must be a list of role names")
+    department = body.get("department")
+    if department is not None and not isinstance(department, str):
+        raise InvalidInput("department must be a department code")
+    user = create_user(db_session(), clock(), _text(body, "username"), _text(body, "password"), roles, department,
+                       body.get("display_name") if isinstance(body.get("display_name"), str) else None)
+    return jsonify(user_json(user)), 201
+
+
+@bp.get("/definitions")
+@authenticated
+def definitions() -> Any:
+    return jsonify([definition_json(d) for d in list_latest_definitions(db_session())])
+
+
+@bp.post("/definitions")
+@authenticated
+def deploy() -> Any:
+    require(may_deploy_definitions(g.user), "only analysts and administrators deploy definitions")
+    definition, created = deploy_definition(db_session(), clock(), request.get_data(), g.user,
+                                            comment=request.args.get("comment", ""))
+    return jsonify({"key": definition.key, "version": definition.version, "created": created}), 201 if created else 200
+
+
+@bp.post("/cases")
+@authenticated
+def start_case() -> Any:
+    body = json_body()
+    definition = body.get("definition")
+    if not isinstance(definition, str):
+        raise InvalidInput("definition (a definition key) is required")
+    case = accept_case(db_session(), clock(), g.user, definition, body.get("applicant"), body.get("data") or {},
+                       body.get("channel") or Channel.WINDOW)
+    return jsonify({"id": case.id, "number": case.number, "status": case.status, "query_code": case.query_code}), 201
+
+
+@bp.get("/cases/<int:case_id>")
+@authenticated
+def show_case(case_id: int) -> Any:
+    return jsonify(case_json(get_case(db_session(), g.user, case_id)))
+
+
+@bp.get("/tasks")
+@authenticated
+def tasks() -> Any:
+    limit = request.args.get("limit", 200, type=int)
+    offset = request.args.get("offset", 0, type=int)
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise InvalidInput("limit must be 1–1000 and offset non-negative")
+    found = list_tasks(db_session(), g.user, request.args.get("department") or None, request.args.get("state") or None,
+                       limit, offset)
+    return jsonify([task_json(t) for t in found])
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@authenticated
+def claim(task_id: int) -> Any:
+    return jsonify(task_json(claim_task(db_session(), clock(), g.user, task_id)))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@authenticated
+def complete(task_id: int) -> Any:
+    body = json_body() if request.get_data() else {}
+    data = body.get("data") or {}
+    outcome, opinion = body.get("outcome"), body.get("opinion")
+    if outcome is not None and not isinstance(outcome, str) or opinion is not None and not isinstance(opinion, str):
+        raise InvalidInput("outcome and opinion must be strings")
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be an object")
+    task = complete_task(db_session(), clock(), g.user, task_id, outcome, opinion, data)
+    return jsonify(task_json(task))
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key} is required and must be a string")
+    return value

@@ -1,0 +1,113 @@
+"""The Flask application factory. Nothing happens at import time."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, g, request, session
+from flask_babel import get_locale
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.calendar import OFFICE_TZ
+from engine.clock import SystemClock
+from engine.db import connect
+from engine.settings import database_url
+from web import admin, analyst, api, auth, cases, errors, reviewer, supervisor, window
+from web.cli import register_commands
+from web.extensions import babel, csrf, database
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LANGUAGES = ("zh_CN", "en")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        DATABASE_URL=database_url(),
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if config:
+        app.config.update(config)
+    app.extensions["yjs_db"] = app.config.get("DATABASE") or connect(app.config["DATABASE_URL"])
+    app.extensions["yjs_clock"] = app.config.get("CLOCK") or SystemClock()
+
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    app.jinja_env.globals.update(current_locale=get_locale, LANGUAGES=LANGUAGES)
+    app.jinja_env.filters["local_time"] = _local_time
+
+    # The request's transaction opens before any other hook (the current user is loaded inside it).
+    app.before_request(_open_transaction)
+    for module in (auth, window, reviewer, cases, supervisor, analyst, admin):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    csrf.exempt(api.bp)
+    errors.register(app)
+    register_commands(app)
+
+    app.after_request(_finish_transaction)
+    app.teardown_request(_close_session)
+    app.after_request(_security_headers)
+    return app
+
+
+def _local_time(value: datetime) -> str:
+    return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _select_locale() -> str:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session["lang"] = chosen
+    return session.get("lang") or request.accept_languages.best_match(LANGUAGES) or "zh_CN"
+
+
+def _open_transaction() -> None:
+    """One transaction per request: a writer (SQLite: BEGIN IMMEDIATE) for actions, a reader otherwise."""
+    db = database()
+    factory = db.reader if request.method in SAFE_METHODS else db.writer
+    g.db = factory()
+    g.db.begin()
+
+
+def _finish_transaction(response: Response) -> Response:
+    db_session = g.pop("db", None)
+    if db_session is None:
+        return response
+    try:
+        if response.status_code < 400 and db_session.in_transaction():
+            db_session.commit()
+        else:
+            db_session.rollback()
+    except SQLAlchemyError:
+        db_session.rollback()
+        return errors.commit_failed()
+    finally:
+        db_session.close()
+    return response
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db", None)
+    if db_session is not None:
+        db_session.rollback()
+        db_session.close()
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    )
+    return response

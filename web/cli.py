@@ -1,0 +1,30 @@
+"""Command-line tasks: `flask --app web.app:create_app bootstrap` and friends (each one transaction)."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from engine.catalog import deploy_processes, ensure_departments
+from engine.demo import DEMO_PASSWORD, ensure_demo_users
+from web.extensions import clock, database
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("deploy")
+    def deploy_command() -> None:
+        """Create missing departments and deploy every definition in processes/."""
+        with database().writer.begin() as session:
+            ensure_departments(session, clock())
+            for report in deploy_processes(session, clock()):
+                state = "new version" if report.created else "unchanged"
+                click.echo(f"  {report.key:<24} v{report.version}  {state}")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command() -> None:
+        """Create the demo users (development only) and print them."""
+        with database().writer.begin() as session:
+            ensure_departments(session, clock())
+            users = ensure_demo_users(session, clock())
+        click.echo("Demo accounts (development only), password for all: " + DEMO_PASSWORD)
+        for user in users:
+            click.echo(f"  {user.username:<14} {', '.join(sorted(user.roles)):<28} {user.department.name if user.department else ''}")
