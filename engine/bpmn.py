@@ -18,6 +18,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import BpmnInvalid, ElementProblem, ScriptRejected
 from engine.scripting import check_source
+from engine.timers import quote_timer_literals, use_engine_clock
 from engine.vocab import TaskKind
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
@@ -87,6 +88,7 @@ def parse_definition(content: bytes | str, filename: str | None = None) -> Parse
     problems = _reserved_id_problems(root, filename)
     if problems:
         raise BpmnInvalid(problems)
+    quote_timer_literals(root)
     parser = CamundaParser()
     try:
         parser.add_bpmn_xml(root, filename)
@@ -106,6 +108,7 @@ def parse_definition(content: bytes | str, filename: str | None = None) -> Parse
     problems = list(_code_problems(spec, subprocess_specs, filename))
     if problems:
         raise BpmnInvalid(problems)
+    use_engine_clock(_all_task_specs(spec, subprocess_specs))
     for task_spec in _all_task_specs(spec, subprocess_specs):
         if isinstance(task_spec, UserTaskMixin):
             meta = _task_meta(task_spec, filename)

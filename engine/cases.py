@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from engine import history
 from engine.calendar import OFFICE_TZ
+from engine.calendar_store import load_calendar
 from engine.clock import Clock
+from engine.deadlines import start_case_clocks, stop_clock
 from engine.definitions import latest_definition
 from engine.errors import InvalidInput, NotFound
 from engine.forms import form_values
@@ -54,7 +56,8 @@ def accept_case(
     definition = latest_definition(session, definition_key)
     parsed = spec_cache.get(definition)
     now = clock.now()
-    workflow = new_workflow(parsed)
+    calendar = load_calendar(session)
+    workflow = new_workflow(parsed, clock, calendar)
     run_engine(workflow)
     case = Case(
         number=next_case_number(session, now),
@@ -73,8 +76,9 @@ def accept_case(
     )
     session.add(case)
     session.flush()
+    start_case_clocks(session, case, calendar)
     history.record(session, case, "accepted", now, actor, channel=channel, definition=definition.key, version=definition.version)
-    intake = [t for t in sync_task_rows(session, case, workflow, now, actor) if t.kind == TaskKind.INTAKE]
+    intake = [t for t in sync_task_rows(session, case, workflow, now, calendar, actor) if t.kind == TaskKind.INTAKE]
     if intake:
         row = intake[0]
         meta = parsed.tasks[row.element_id]
@@ -83,9 +87,11 @@ def accept_case(
         complete_workflow_task(workflow, spiff_task, values)
         row.state, row.assignee_id, row.completed_by_id = TaskState.COMPLETED, actor.id, actor.id
         row.completed_at = row.claimed_at = now
+        if row.clock is not None:
+            stop_clock(row.clock, now)
         case.data = {**(data or {}), **values}
         history.record(session, case, "task_completed", now, actor, row, name=row.name)
-        sync_task_rows(session, case, workflow, now, actor)
+        sync_task_rows(session, case, workflow, now, calendar, actor)
     else:
         case.data = dict(data or {})
     conclude_if_finished(session, case, workflow, now, actor)

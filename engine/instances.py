@@ -17,6 +17,8 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
 
 from engine.bpmn import ParsedDefinition, parse_definition
+from engine.calendar import WorkingCalendar
+from engine.clock import Clock
 from engine.models import ProcessDefinition
 from engine.scripting import restricted_script_engine
 
@@ -40,11 +42,14 @@ class _SpecFreeWorkflowConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(self, dct: dict[str, Any], definition: ParsedDefinition | None = None) -> BpmnWorkflow:
+    def from_dict(
+        self, dct: dict[str, Any], definition: ParsedDefinition | None = None, script_engine: Any = None
+    ) -> BpmnWorkflow:
         if definition is None:
             raise ValueError("restoring an instance needs its parsed definition")
         workflow = self.target_class(
-            definition.spec, definition.subprocess_specs, script_engine=restricted_script_engine(), deserializing=True
+            definition.spec, definition.subprocess_specs, script_engine=script_engine or restricted_script_engine(),
+            deserializing=True,
         )
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -83,8 +88,8 @@ class SpecCache:
 spec_cache = SpecCache()
 
 
-def new_workflow(parsed: ParsedDefinition) -> BpmnWorkflow:
-    return BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=restricted_script_engine())
+def new_workflow(parsed: ParsedDefinition, clock: Clock | None = None, calendar: WorkingCalendar | None = None) -> BpmnWorkflow:
+    return BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=restricted_script_engine(clock, calendar))
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
@@ -93,9 +98,12 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return json.dumps(dct, cls=_serializer._encoder_cls, separators=(",", ":"), ensure_ascii=False)
 
 
-def load_state(state: str, state_format: int, parsed: ParsedDefinition) -> BpmnWorkflow:
+def load_state(
+    state: str, state_format: int, parsed: ParsedDefinition, clock: Clock | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> BpmnWorkflow:
     dct = json.loads(state)
     for version in range(state_format, STATE_FORMAT):
         STATE_MIGRATIONS[version](dct)
     _serializer.migrate(dct)
-    return _serializer.from_dict(dct, definition=parsed)
+    return _serializer.from_dict(dct, definition=parsed, script_engine=restricted_script_engine(clock, calendar))

@@ -1,10 +1,10 @@
 """Persistent model: departments, users, definitions, cases, task rows and the case history."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base
@@ -18,6 +18,8 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime]
+    # Warning thresholds for this department's clocks, overriding the 一件事's and the defaults.
+    warning_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     def __repr__(self) -> str:
         return f"<Department {self.code}>"
@@ -29,6 +31,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(default=True)
@@ -102,6 +105,8 @@ class Case(Base):
     state_format: Mapped[int] = mapped_column(Integer)
     # Bumped by every change; concurrent writers are caught by SQLAlchemy's version check.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    # When the earliest BPMN timer of the workflow is due, so the timer job never loads idle cases.
+    next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
     tasks: Mapped[list[Task]] = relationship(
@@ -145,8 +150,10 @@ class Task(Base):
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     outcome: Mapped[str | None] = mapped_column(String(20))
     opinion: Mapped[str | None] = mapped_column(Text)
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"), index=True)
 
     case: Mapped[Case] = relationship(back_populates="tasks")
+    clock: Mapped[Clock | None] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
@@ -166,3 +173,153 @@ class CaseEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Clock(Base):
+    """A time limit counted in working days: one per department step (环节时限) and two per case
+    (承诺时限 promised, 法定时限 statutory).
+
+    The due date is derived from the start, the limit, the paused working days and the extensions;
+    it and the warning thresholds are stored only so SQL can scan and sort by them, and they are
+    recomputed whenever an input (or the calendar) changes.
+    """
+
+    __tablename__ = "clocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    element_id: Mapped[str | None] = mapped_column(String(120))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    limit_days: Mapped[int]
+    started_at: Mapped[datetime]
+    paused_since: Mapped[datetime | None]
+    paused_days: Mapped[int] = mapped_column(default=0)
+    extended_days: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime]
+    notice_at: Mapped[datetime]
+    yellow_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+    level: Mapped[str] = mapped_column(String(10), default="normal")
+    next_warning_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The due date depends on a year whose official holiday schedule is not confirmed yet.
+    unconfirmed: Mapped[bool] = mapped_column(default=False)
+
+    case: Mapped[Case] = relationship()
+    department: Mapped[Department | None] = relationship()
+
+
+class ClockPause(Base):
+    """A stretch when a clock does not run: 补正 (waiting for the applicant) or 特别程序 (art. 45)."""
+
+    __tablename__ = "clock_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    procedure: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The 补正 task whose completion (the applicant's resubmission) ends this pause.
+    resume_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    ended_at: Mapped[datetime | None]
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    working_days: Mapped[int | None]
+
+    clock: Mapped[Clock] = relationship()
+
+
+class ClockExtension(Base):
+    """延期 (art. 42): extra working days approved by the department head, with a reason."""
+
+    __tablename__ = "clock_extensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    working_days: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+
+    clock: Mapped[Clock] = relationship()
+
+
+class CalendarSchedule(Base):
+    """Whether a year's official holiday schedule (published each November) is confirmed."""
+
+    __tablename__ = "calendar_years"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    confirmed: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(String(40))
+    # Bumped on every change; with updated_at it tells each process its cached calendar is stale.
+    revision: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CalendarDay(Base):
+    """A day that differs from the Monday–Friday rule: a holiday or closure off, or a 调休 workday on."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Notification(Base):
+    """An in-app message: a warning level change, an urge, a supervision order."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+    emailed_at: Mapped[datetime | None]
+
+    case: Mapped[Case | None] = relationship()
+
+
+class SupervisionOrder(Base):
+    """督办单: a supervision order to a department, which must reply (回告) within its own limit."""
+
+    __tablename__ = "supervision_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    text: Mapped[str] = mapped_column(Text)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime]
+    reply_within_days: Mapped[int]
+    reply_due_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None]
+    replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    escalated_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship()
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class SchedulerLease(Base):
+    """Which process runs the scheduled jobs; renewed while it lives, taken over when it expires."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime]

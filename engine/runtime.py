@@ -15,8 +15,12 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 
 from engine import history
 from engine.bpmn import ParsedDefinition
+from engine.calendar import WorkingCalendar
+from engine.clock import Clock
+from engine.deadlines import attach_task_clock, case_clocks, stop_clock
 from engine.errors import Conflict, NotFound, ScriptRejected, WorkflowFailed
 from engine.instances import STATE_FORMAT, dump_state, load_state, spec_cache
+from engine.timers import next_timer_due
 from engine.models import Case, Department, Task, User
 from engine.vocab import OPEN_TASK_STATES, CaseStatus, Outcome, TaskState
 
@@ -31,17 +35,29 @@ def lock_case(session: Session, case_id: int) -> Case:
     return case
 
 
+def get_task(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+def task_is_open(task: Task) -> bool:
+    return task.state in OPEN_TASK_STATES
+
+
 def parsed_definition_of(case: Case) -> ParsedDefinition:
     return spec_cache.get(case.definition)
 
 
-def open_workflow(case: Case) -> BpmnWorkflow:
-    return load_state(case.state, case.state_format, parsed_definition_of(case))
+def open_workflow(case: Case, clock: Clock, calendar: WorkingCalendar) -> BpmnWorkflow:
+    return load_state(case.state, case.state_format, parsed_definition_of(case), clock, calendar)
 
 
 def save_workflow(case: Case, workflow: BpmnWorkflow) -> None:
     case.state = dump_state(workflow)
     case.state_format = STATE_FORMAT
+    case.next_timer_at = next_timer_due(workflow)
 
 
 def ready_user_task(workflow: BpmnWorkflow, workflow_task_id: str) -> SpiffTask:
@@ -82,6 +98,17 @@ def run_engine(workflow: BpmnWorkflow) -> None:
         workflow.do_engine_steps()
 
 
+def run_due_timers(workflow: BpmnWorkflow) -> None:
+    """Fire the timers that are due, then run what they made ready.
+
+    `do_engine_steps` refreshes timers only after its steps, so a timer firing there would wait
+    for the next action; refreshing first lets it act now.
+    """
+    with workflow_errors():
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+
+
 def complete_workflow_task(workflow: BpmnWorkflow, task: SpiffTask, data: dict[str, Any]) -> None:
     with workflow_errors():
         task.data.update(data)
@@ -90,7 +117,8 @@ def complete_workflow_task(workflow: BpmnWorkflow, task: SpiffTask, data: dict[s
 
 
 def sync_task_rows(
-    session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: User | None = None
+    session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, calendar: WorkingCalendar,
+    actor: User | None = None,
 ) -> list[Task]:
     """Mirror the workflow's ready user tasks into task rows; return the rows opened now.
 
@@ -104,6 +132,8 @@ def sync_task_rows(
         if row.workflow_task_id not in ready:
             row.state = TaskState.CANCELLED
             row.completed_at = now
+            if row.clock is not None:
+                stop_clock(row.clock, now)
             history.record(session, case, "task_cancelled", now, actor, row, name=row.name)
     known = {row.workflow_task_id for row in open_rows}
     new_tasks = [t for wid, t in ready.items() if wid not in known]
@@ -130,9 +160,12 @@ def sync_task_rows(
         )
         session.add(row)
         opened.append(row)
+    for row in opened:
+        attach_task_clock(session, case, row, now, calendar)
     session.flush()
     for row in opened:
-        history.record(session, case, "task_opened", now, actor, row, name=row.name, department=row.department.code)
+        history.record(session, case, "task_opened", now, actor, row, name=row.name, department=row.department.code,
+                       due_at=row.clock.due_at.isoformat() if row.clock else None)
     return opened
 
 
@@ -144,6 +177,8 @@ def conclude_if_finished(session: Session, case: Case, workflow: BpmnWorkflow, n
     refused = any(r.get("outcome") == Outcome.REJECT for r in reviews.values() if isinstance(r, dict))
     case.status = CaseStatus.REJECTED if refused else CaseStatus.COMPLETED
     case.completed_at = now
+    for clock in case_clocks(session, case):
+        stop_clock(clock, now)
     history.record(session, case, "case_concluded", now, actor, status=case.status)
 
 

@@ -17,6 +17,8 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 
+from engine.calendar import WorkingCalendar
+from engine.clock import Clock, SystemClock
 from engine.errors import ScriptRejected
 
 _SAFE_BUILTIN_NAMES = (
@@ -82,5 +84,14 @@ class RestrictedEnvironment(TaskDataEnvironment):
         return True
 
 
-def restricted_script_engine() -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment())
+class WorkflowScriptEngine(PythonScriptEngine):
+    """The restricted engine, carrying the clock and calendar that timers read (see `engine.timers`)."""
+
+    def __init__(self, clock: Clock | None = None, calendar: WorkingCalendar | None = None) -> None:
+        super().__init__(environment=RestrictedEnvironment())
+        self.clock: Clock = clock or SystemClock()
+        self.calendar: WorkingCalendar = calendar or WorkingCalendar()
+
+
+def restricted_script_engine(clock: Clock | None = None, calendar: WorkingCalendar | None = None) -> WorkflowScriptEngine:
+    return WorkflowScriptEngine(clock, calendar)

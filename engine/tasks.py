@@ -1,42 +1,38 @@
 """Department tasks: inboxes, claiming, and completing with an outcome (通过 / 不予许可 / 退回补正)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from engine import history
+from engine.calendar import WorkingCalendar
+from engine.calendar_store import load_calendar
 from engine.clock import Clock
+from engine.deadlines import stop_clock
 from engine.directory import department_by_code
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.forms import form_values
-from engine.models import Task, User
+from engine.models import Case, ClockPause, Task, User
 from engine.permissions import may_act_on_task, require, sees_every_department
 from engine.runtime import (
     complete_workflow_task,
     conclude_if_finished,
+    get_task,
     lock_case,
     open_workflow,
     parsed_definition_of,
     ready_user_task,
     save_workflow,
     sync_task_rows,
+    task_is_open,
 )
-from engine.vocab import OPEN_TASK_STATES, OUTCOMES_NEEDING_REASON, Outcome, TaskKind, TaskState
+from engine.suspensions import end_pauses_of_clock, end_pauses_resumed_by, suspend
+from engine.vocab import OPEN_TASK_STATES, OUTCOMES_NEEDING_REASON, Outcome, PauseKind, TaskKind, TaskState
 
 MAX_OPINION = 4000
-
-
-def get_task(session: Session, task_id: int) -> Task:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(f"no task {task_id}")
-    return task
-
-
-def task_is_open(task: Task) -> bool:
-    return task.state in OPEN_TASK_STATES
 
 
 def claimed_by_someone_else(task: Task, user: User) -> bool:
@@ -101,8 +97,8 @@ def complete_task(
     if claimed_by_someone_else(task, actor):
         raise Conflict(f"this task is claimed by {task.assignee.display_name if task.assignee else 'another reviewer'}")
     outcome, opinion = _checked_outcome(task, outcome, opinion)
-    now = clock.now()
-    workflow = open_workflow(case)
+    now, calendar = clock.now(), load_calendar(session)
+    workflow = open_workflow(case, clock, calendar)
     spiff_task = ready_user_task(workflow, task.workflow_task_id)
     values = form_values(parsed_definition_of(case).tasks[task.element_id], data or {})
     if task.kind == TaskKind.REVIEW:
@@ -116,11 +112,34 @@ def complete_task(
     task.assignee_id = task.assignee_id or actor.id
     task.outcome, task.opinion = outcome, opinion
     history.record(session, case, "task_completed", now, actor, task, name=task.name, outcome=outcome, opinion=opinion)
-    sync_task_rows(session, case, workflow, now, actor)
+    supplement_pause = _settle_task_clock(session, case, task, outcome, opinion, now, actor, calendar)
+    opened = sync_task_rows(session, case, workflow, now, calendar, actor)
+    if supplement_pause is not None:
+        # The applicant's resubmission at the window (completing this 补正 task) restarts the clock.
+        supplement_pause.resume_task_id = next((t.id for t in opened if t.kind == TaskKind.SUPPLEMENT), None)
     conclude_if_finished(session, case, workflow, now, actor)
     save_workflow(case, workflow)
     session.flush()
     return task
+
+
+def _settle_task_clock(
+    session: Session, case: Case, task: Task, outcome: str | None, opinion: str | None, now: datetime, actor: User,
+    calendar: WorkingCalendar,
+) -> ClockPause | None:
+    """A return for 补正 pauses the step's clock; any other completion stops it.
+
+    Completing a 补正 task is the applicant's resubmission: it restarts the clocks it was waiting for.
+    """
+    if task.kind == TaskKind.SUPPLEMENT:
+        end_pauses_resumed_by(session, task, now, actor, calendar)
+    if task.clock is None:
+        return None
+    if outcome == Outcome.RETURN:
+        return suspend(session, case, task.clock, PauseKind.SUPPLEMENT, opinion or "", now, actor, task)
+    end_pauses_of_clock(session, task.clock, now, actor, calendar)
+    stop_clock(task.clock, now)
+    return None
 
 
 def _checked_outcome(task: Task, outcome: str | None, opinion: str | None) -> tuple[str | None, str | None]:

@@ -82,3 +82,55 @@ class Channel(StrEnum):
     """Applied through the online service hall (网上办)."""
     PARTNER = "partner"
     """Forwarded by a partner region (跨省通办)."""
+
+
+class ClockKind(StrEnum):
+    TASK = "task"
+    """A department step's own limit (环节时限)."""
+    PROMISED = "promised"
+    """The case's promised limit (承诺时限)."""
+    STATUTORY = "statutory"
+    """The case's statutory limit (法定时限)."""
+
+
+class PauseKind(StrEnum):
+    SUPPLEMENT = "supplement"
+    """补正: waiting for the applicant's materials; ends when they resubmit at the window."""
+    SPECIAL_PROCEDURE = "special_procedure"
+    """特别程序 (行政许可法 art. 45): not counted in the limit; started and ended by the reviewer."""
+
+
+class SpecialProcedure(StrEnum):
+    HEARING = "hearing"
+    """听证."""
+    INSPECTION = "inspection"
+    """检验 / 检查."""
+    TESTING = "testing"
+    """检测."""
+    EXPERT_REVIEW = "expert_review"
+    """专家评审."""
+    SITE_SURVEY = "site_survey"
+    """现场踏勘."""
+
+
+class WarningLevel(StrEnum):
+    NORMAL = "normal"
+    """Within the limit with time to spare."""
+    NOTICE = "notice"
+    """提示: the last working day(s) before the due date."""
+    YELLOW = "yellow"
+    """黄牌: due today, or most of the limit used."""
+    RED = "red"
+    """红牌: past the due date."""
+
+
+WARNING_RANK = {WarningLevel.NORMAL: 0, WarningLevel.NOTICE: 1, WarningLevel.YELLOW: 2, WarningLevel.RED: 3}
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    """Issued; the department has not replied yet."""
+    REPLIED = "replied"
+    """The department replied (回告)."""
+    ESCALATED = "escalated"
+    """The reply is overdue; escalated to the supervisors' leadership."""
