@@ -12,7 +12,31 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) translations
+install: $(STAMP) translations assets
+
+# Front-end libraries come from npm (package-lock.json) and are never committed: `npm ci` runs
+# when node_modules is missing or package-lock.json changed; their prebuilt dist files are copied
+# into web/static/vendor/ (gitignored), served as /static/vendor/...
+NPM_STAMP    := node_modules/.npm-ci-stamp
+VENDOR       := web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.copied-stamp
+BPMN_DIST    := node_modules/bpmn-js/dist
+
+.PHONY: assets
+
+assets: $(VENDOR_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+$(VENDOR_STAMP): $(NPM_STAMP)
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/bpmn-js $(VENDOR)/echarts
+	cp $(BPMN_DIST)/bpmn-navigated-viewer.production.min.js $(BPMN_DIST)/bpmn-modeler.production.min.js $(VENDOR)/bpmn-js/
+	cp -R $(BPMN_DIST)/assets $(VENDOR)/bpmn-js/assets
+	cp node_modules/echarts/dist/echarts.min.js $(VENDOR)/echarts/
+	touch $(VENDOR_STAMP)
 
 translations: $(STAMP)
 	$(VENV)/bin/pybabel compile --use-fuzzy -d web/translations
