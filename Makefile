@@ -39,7 +39,7 @@ $(VENDOR_STAMP): $(NPM_STAMP)
 	touch $(VENDOR_STAMP)
 
 translations: $(STAMP)
-	$(VENV)/bin/pybabel compile --use-fuzzy -d web/translations
+	$(VENV)/bin/pybabel compile -d web/translations
 
 db: install
 	$(VENV)/bin/alembic upgrade head
@@ -62,3 +62,8 @@ test-postgres:
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Benchmarks: one table on stdout, the same as JSON in bench/results/latest.json (see bench/run.py).
+# BENCH_QUICK=1 runs a much smaller version.
+bench: install
+	$(PY) -m bench.run

@@ -1,4 +1,4 @@
-"""Demo accounts for development: one per role, and one reviewer per department (username = code)."""
+"""Demo accounts for development: one per role, and per department a reviewer (username = code) and a head."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -25,6 +25,8 @@ def ensure_demo_users(session: Session, clock: Clock) -> list[User]:
     for department in session.scalars(select(Department).order_by(Department.code)):
         if department.code != WINDOW_DEPARTMENT:
             wanted.append((department.code, f"{department.name}审查员", [Role.REVIEWER], department.code))
+            wanted.append((f"{department.code}_head", f"{department.name}负责人", [Role.DEPARTMENT_HEAD, Role.REVIEWER],
+                           department.code))
     existing = {u.username: u for u in session.scalars(select(User))}
     users = []
     for username, display_name, roles, department in wanted:

@@ -47,7 +47,7 @@ def scan_warnings(db: Database, clock: Clock) -> int:
 
 
 def _record_level_change(session, clock_id: int, clock: Clock) -> int:  # type: ignore[no-untyped-def]
-    row = session.get(ClockRow, clock_id, with_for_update=True)
+    row = session.get(ClockRow, clock_id, with_for_update={"of": ClockRow})
     now = clock.now()
     if row is None or row.next_warning_at is None or row.next_warning_at > now:
         return 0  # another runner got here first, or the clock moved
@@ -107,15 +107,17 @@ def escalate_overdue_orders(db: Database, clock: Clock) -> int:
     now = clock.now()
     with db.reader.begin() as session:
         due = overdue_order_ids(session, now)
+    escalated = 0
     for order_id in due:
         try:
             with db.writer.begin() as session:
-                order = session.get(SupervisionOrder, order_id, with_for_update=True)
+                order = session.get(SupervisionOrder, order_id, with_for_update={"of": SupervisionOrder})
                 if order is not None and order.status == OrderStatus.OPEN:
                     escalate_order(session, order, clock.now())
+                    escalated += 1
         except Exception:  # noqa: BLE001
             log.exception("escalation failed for order %s", order_id)
-    return len(due)
+    return escalated
 
 
 @dataclass(frozen=True)

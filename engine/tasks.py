@@ -16,6 +16,7 @@ from engine.directory import department_by_code
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.forms import form_values
 from engine.models import Case, ClockPause, Task, User
+from engine.models import Clock as ClockRow
 from engine.permissions import may_act_on_task, require, sees_every_department
 from engine.runtime import (
     complete_workflow_task,
@@ -190,7 +191,10 @@ def list_tasks(
     query = inbox_query(actor, department, state)
     if department and sees_every_department(actor):
         query = query.where(Task.department_id == department_by_code(session, department).id)
-    return list(session.scalars(query.order_by(Task.created_at, Task.id).limit(limit).offset(offset)))
+    # Most urgent first: by due date, tasks without a time limit last.
+    query = query.outerjoin(ClockRow, ClockRow.id == Task.clock_id).order_by(
+        ClockRow.due_at.is_(None), ClockRow.due_at, Task.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))
 
 
 def list_done_by(session: Session, actor: User, limit: int = 200) -> list[Task]:

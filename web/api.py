@@ -6,7 +6,9 @@ from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, g, jsonify, request
 
+from engine.calendar_store import load_calendar
 from engine.cases import accept_case, get_case, tasks_of
+from engine.deadlines import case_clocks, case_warning, clock_status
 from engine.definitions import deploy_definition, list_latest_definitions
 from engine.directory import create_department, create_user, list_departments
 from engine.errors import InvalidInput
@@ -14,7 +16,8 @@ from engine.history import events_of
 from engine.models import Case, CaseEvent, Department, ProcessDefinition, Task, User
 from engine.permissions import may_administer, may_deploy_definitions, require
 from engine.tasks import claim_task, complete_task, list_tasks
-from engine.vocab import Channel
+from engine.suspensions import clock_events
+from engine.vocab import Channel, WarningLevel
 from web.auth import user_from_basic_auth
 from web.extensions import clock, db_session
 
@@ -63,12 +66,18 @@ def definition_json(d: ProcessDefinition) -> dict[str, Any]:
 
 
 def task_json(t: Task) -> dict[str, Any]:
+    status = clock_status(t.clock, load_calendar(db_session()), clock().now()) if t.clock else None
     return {
         "id": t.id, "case_id": t.case_id, "element_id": t.element_id, "name": t.name, "kind": t.kind,
         "department": t.department.code, "state": t.state,
         "assignee": t.assignee.username if t.assignee else None,
         "created_at": iso(t.created_at), "claimed_at": iso(t.claimed_at), "completed_at": iso(t.completed_at),
         "outcome": t.outcome, "opinion": t.opinion, "time_limit_days": t.time_limit_days,
+        "due_at": iso(status.due_at) if status else None,
+        "remaining_working_days": status.remaining_working_days if status and not status.stopped else None,
+        "warning": status.warning.value if status and t.state in ("open", "claimed") else WarningLevel.NORMAL.value,
+        "paused": bool(status and status.paused),
+        "due_date_unconfirmed": bool(status and status.unconfirmed),
     }
 
 
@@ -79,7 +88,13 @@ def event_json(e: CaseEvent) -> dict[str, Any]:
 
 def case_json(c: Case) -> dict[str, Any]:
     session = db_session()
+    clocks = {k.kind: k for k in case_clocks(session, c)}
     return {
+        "promised_due_at": iso(clocks["promised"].due_at) if "promised" in clocks else None,
+        "statutory_due_at": iso(clocks["statutory"].due_at) if "statutory" in clocks else None,
+        "warning": case_warning(session, c, clock().now()).value,
+        "paused": any(k.paused_since is not None for k in clocks.values()),
+        "clock_events": clock_events(session, c),
         "id": c.id, "number": c.number, "status": c.status, "channel": c.channel,
         "definition": {"key": c.definition.key, "version": c.definition.version, "name": c.definition.name},
         "applicant": {"name": c.applicant_name, "id_number": c.applicant_id_number, "phone": c.applicant_phone},

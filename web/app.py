@@ -14,8 +14,9 @@ from engine.calendar import OFFICE_TZ
 from engine.clock import SystemClock
 from engine.db import connect
 from engine.settings import database_url
-from web import admin, analyst, api, auth, cases, errors, reviewer, supervisor, window
+from web import admin, analyst, api, api_clock, auth, cases, errors, notifications, reviewer, supervisor, window  # noqa: F401 - api_clock adds routes to api.bp
 from web.cli import register_commands
+from web.scheduler import start_scheduler
 from web.extensions import babel, csrf, database
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -34,6 +35,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
+        SCHEDULER_ENABLED=os.environ.get("YJS_SCHEDULER", "1") == "1",
+        SCHEDULER_INTERVAL=int(os.environ.get("YJS_SCHEDULER_INTERVAL", "60")),
+        SMTP_HOST=os.environ.get("SMTP_HOST"),
+        SMTP_PORT=os.environ.get("SMTP_PORT", "25"),
+        SMTP_SENDER=os.environ.get("SMTP_SENDER", "yijianshi@localhost"),
     )
     if config:
         app.config.update(config)
@@ -44,10 +50,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     app.jinja_env.globals.update(current_locale=get_locale, LANGUAGES=LANGUAGES)
     app.jinja_env.filters["local_time"] = _local_time
+    app.jinja_env.filters["local_date"] = _local_date
 
     # The request's transaction opens before any other hook (the current user is loaded inside it).
     app.before_request(_open_transaction)
-    for module in (auth, window, reviewer, cases, supervisor, analyst, admin):
+    for module in (auth, window, reviewer, cases, supervisor, analyst, admin, notifications):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)
@@ -57,11 +64,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_finish_transaction)
     app.teardown_request(_close_session)
     app.after_request(_security_headers)
+    # Never under tests or in the reloader's watcher process; the lease keeps one runner per database.
+    if app.config["SCHEDULER_ENABLED"] and not app.testing and not _is_reloader_parent():
+        app.extensions["yjs_scheduler"] = start_scheduler(app)
     return app
+
+
+def _is_reloader_parent() -> bool:
+    return bool(os.environ.get("FLASK_RUN_FROM_CLI")) and os.environ.get("WERKZEUG_RUN_MAIN") is None and bool(os.environ.get("FLASK_DEBUG"))
 
 
 def _local_time(value: datetime) -> str:
     return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _local_date(value: datetime) -> str:
+    return value.astimezone(OFFICE_TZ).strftime("%Y-%m-%d")
 
 
 def _select_locale() -> str:

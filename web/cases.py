@@ -9,6 +9,7 @@ from engine.cases import get_case, tasks_of
 from engine.history import events_of
 from engine.vocab import OPEN_TASK_STATES, TaskState
 from web.auth import login_required
+from web.clocks import clock_context
 from web.extensions import db_session
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -17,8 +18,10 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 @bp.route("/<int:case_id>")
 @login_required
 def show(case_id: int) -> Any:
-    case = get_case(db_session(), g.user, case_id)
-    return render_template("cases/show.html", case=case, tasks=tasks_of(db_session(), case), events=events_of(db_session(), case))
+    session = db_session()
+    case = get_case(session, g.user, case_id)
+    return render_template("cases/show.html", case=case, tasks=tasks_of(session, case), events=events_of(session, case),
+                           **clock_context(session, case))
 
 
 @bp.route("/<int:case_id>/diagram")

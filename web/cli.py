@@ -1,10 +1,14 @@
 """Command-line tasks: `flask --app web.app:create_app bootstrap` and friends (each one transaction)."""
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 
+from engine.calendar_store import seed_calendar
 from engine.catalog import deploy_processes, ensure_departments
+from engine.jobs import run_due_jobs
 from engine.demo import DEMO_PASSWORD, ensure_demo_users
 from web.extensions import clock, database
 
@@ -15,9 +19,21 @@ def register_commands(app: Flask) -> None:
         """Create missing departments and deploy every definition in processes/."""
         with database().writer.begin() as session:
             ensure_departments(session, clock())
+            added = seed_calendar(session, clock())
+            if added:
+                click.echo(f"  calendar seeded for {', '.join(map(str, added))}")
             for report in deploy_processes(session, clock()):
                 state = "new version" if report.created else "unchanged"
                 click.echo(f"  {report.key:<24} v{report.version}  {state}")
+
+    @app.cli.command("run-jobs")
+    def run_jobs_command() -> None:
+        """Run the scheduled jobs once (warnings, timers, escalations), e.g. from cron."""
+        run = run_due_jobs(database(), clock(), f"cli:{os.getpid()}")
+        if not run.ran:
+            click.echo("another process holds the scheduler lease; nothing done")
+            return
+        click.echo(f"warnings: {run.warnings}, timers: {run.timers}, escalations: {run.escalations}")
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
