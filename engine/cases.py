@@ -73,6 +73,7 @@ def accept_case(
         state="",
         state_format=STATE_FORMAT,
         query_code=secrets.token_hex(3).upper(),
+        visits=1 if channel == Channel.WINDOW else 0,
     )
     session.add(case)
     session.flush()

@@ -95,6 +95,8 @@ class Case(Base):
     channel: Mapped[str] = mapped_column(String(20), default=Channel.WINDOW)
     # Printed on the receipt; with the number it opens the public progress page.
     query_code: Mapped[str] = mapped_column(String(12))
+    # Times the applicant came to a window for this case (一次办 means one); 0 for online/partner until pickup.
+    visits: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.IN_PROGRESS, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -323,3 +325,21 @@ class SchedulerLease(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     holder: Mapped[str] = mapped_column(String(120))
     expires_at: Mapped[datetime]
+
+
+class Rating(Base):
+    """好差评: the applicant's rating of a concluded case. Levels 1–2 are a 差评 and open a rectification."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    level: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(20))
+    rated_at: Mapped[datetime]
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    rectification_task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    rectified_at: Mapped[datetime | None]
+
+    case: Mapped[Case] = relationship()

@@ -134,6 +134,7 @@ def _settle_task_clock(
     """
     if task.kind == TaskKind.SUPPLEMENT:
         end_pauses_resumed_by(session, task, now, actor, calendar)
+        case.visits += 1  # the applicant came back to the window with the materials
     if task.clock is None:
         return None
     if outcome == Outcome.RETURN:
