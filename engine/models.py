@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base
@@ -97,6 +97,11 @@ class Case(Base):
     query_code: Mapped[str] = mapped_column(String(12))
     # Times the applicant came to a window for this case (一次办 means one); 0 for online/partner until pickup.
     visits: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # 帮办代办: the clerk who filled in the application for the applicant, if one did.
+    assisted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # 一窗出件: pickup at the window or free EMS mail, with its tracking number.
+    delivery_method: Mapped[str | None] = mapped_column(String(20))
+    tracking_number: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(20), default=CaseStatus.IN_PROGRESS, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -128,7 +133,11 @@ class CaseNumberCounter(Base):
 
 
 class Task(Base):
-    """A human task of a case, mirrored from the workflow so inboxes are plain indexed queries."""
+    """A human task of a case, mirrored from the workflow so inboxes are plain indexed queries.
+
+    A few tasks live outside the workflow (`workflow_task_id` is NULL): an opinion asked by 加签, a
+    差评 rectification and its 回访. They have the same inbox, clock and history as the others.
+    """
 
     __tablename__ = "tasks"
     __table_args__ = (
@@ -138,7 +147,7 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    workflow_task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    workflow_task_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     element_id: Mapped[str] = mapped_column(String(120))
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
@@ -153,12 +162,21 @@ class Task(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     opinion: Mapped[str | None] = mapped_column(Text)
     clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"), index=True)
+    # 委派: the reviewer who delegated this task and must confirm it once the delegate resolves it.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delegation: Mapped[str | None] = mapped_column(String(20))
+    # 加签: the task an added signer's opinion belongs to, and whether it comes before or after it.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"), index=True)
+    signer_position: Mapped[str | None] = mapped_column(String(10))
+    # A completion held until the signers added "after" have given their opinion.
+    held_completion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     case: Mapped[Case] = relationship(back_populates="tasks")
     clock: Mapped[Clock | None] = relationship(lazy="joined")
     department: Mapped[Department] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
     completed_by: Mapped[User | None] = relationship(foreign_keys=[completed_by_id])
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
 
 
 class CaseEvent(Base):
@@ -343,3 +361,91 @@ class Rating(Base):
     rectified_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship()
+
+
+class CaseMaterial(Base):
+    """One file of the application's single set of materials (一套材料), or a result document (电子证照)."""
+
+    __tablename__ = "case_materials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="application")
+    name: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_at: Mapped[datetime]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class MissingMaterial(Base):
+    """容缺受理: a material accepted as missing, with the date the applicant promised to bring it."""
+
+    __tablename__ = "missing_materials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    promised_date: Mapped[date] = mapped_column(Date)
+    supplied_at: Mapped[datetime | None]
+    material_id: Mapped[int | None] = mapped_column(ForeignKey("case_materials.id"))
+
+
+class Commitment(Base):
+    """告知承诺: the applicant's signed commitment replacing a proof, and the follow-up check it needs."""
+
+    __tablename__ = "commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    material: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    check_due_at: Mapped[datetime]
+    checked_at: Mapped[datetime | None]
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    check_result: Mapped[str | None] = mapped_column(Text)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class CarbonCopy(Base):
+    """抄送: a task shown for information to a person or a whole department."""
+
+    __tablename__ = "carbon_copies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+    task: Mapped[Task] = relationship()
+
+
+class OpinionPhrase(Base):
+    """A reusable 审批意见; shared when `user_id` is NULL."""
+
+    __tablename__ = "opinion_phrases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(500))
+
+
+class SupervisionFeedItem(Base):
+    """审管联动: an approval result pushed to the supervising department's feed."""
+
+    __tablename__ = "supervision_feed"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    result: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

@@ -127,7 +127,8 @@ def sync_task_rows(
     """
     catalog = case.definition.catalog.get("tasks", {})
     ready = {str(t.id): t for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
-    open_rows = list(session.scalars(select(Task).where(Task.case_id == case.id, Task.state.in_(OPEN_TASK_STATES))))
+    open_rows = list(session.scalars(select(Task).where(
+        Task.case_id == case.id, Task.state.in_(OPEN_TASK_STATES), Task.workflow_task_id.is_not(None))))
     for row in open_rows:
         if row.workflow_task_id not in ready:
             row.state = TaskState.CANCELLED
