@@ -148,6 +148,7 @@ def sync_task_rows(
         department = departments.get(meta["department"])
         if department is None:
             raise WorkflowFailed(spiff_task.task_spec.bpmn_id, f"department '{meta['department']}' no longer exists")
+        signer = instance_signer(session, spiff_task)
         row = Task(
             case=case,
             workflow_task_id=str(spiff_task.id),
@@ -159,6 +160,11 @@ def sync_task_rows(
             time_limit_days=meta.get("time_limit_days"),
             created_at=now,
         )
+        if signer is not None:
+            # 会签 / 或签 / 依次审批: each instance belongs to the person it was created for.
+            row.assignee, row.state, row.claimed_at = signer, TaskState.CLAIMED, now
+            if signer.department is not None:
+                row.department = signer.department
         session.add(row)
         opened.append(row)
     for row in opened:
@@ -168,6 +174,42 @@ def sync_task_rows(
         history.record(session, case, "task_opened", now, actor, row, name=row.name, department=row.department.code,
                        due_at=row.clock.due_at.isoformat() if row.clock else None)
     return opened
+
+
+def multi_instance_of(spiff_task: SpiffTask) -> Any | None:
+    """The multi-instance task spec a user task is an instance of, if any."""
+    parent = spiff_task.parent
+    spec = parent.task_spec if parent is not None else None
+    return spec if spec is not None and getattr(spec, "task_spec", None) == spiff_task.task_spec.name else None
+
+
+def instance_signer(session: Session, spiff_task: SpiffTask) -> User | None:
+    """The user a multi-instance task was created for: its element variable holds a username."""
+    spec = multi_instance_of(spiff_task)
+    variable = getattr(getattr(spec, "output_item", None), "bpmn_id", None)
+    username = spiff_task.data.get(variable) if variable else None
+    if not isinstance(username, str):
+        return None
+    return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+
+
+def instance_counts(spiff_task: SpiffTask, approving: bool) -> dict[str, int]:
+    """Counters a completion condition can use: `nr_instances`, `nr_completed`, `nr_approved`.
+
+    They include the completion being made, so `nr_approved * 2 >= nr_instances` reads as "half agree".
+    """
+    spec = multi_instance_of(spiff_task)
+    if spec is None:
+        return {}
+    siblings = [c for c in spiff_task.parent.children if c.task_spec is spiff_task.task_spec and c is not spiff_task]
+    done = [c for c in siblings if c.state == SpiffState.COMPLETED]
+    collection = getattr(getattr(spec, "data_output", None), "bpmn_id", None)
+    total = len(spiff_task.parent.data.get(collection) or []) if collection else len(siblings) + 1
+    return {
+        "nr_instances": max(total, len(siblings) + 1),
+        "nr_completed": len(done) + 1,
+        "nr_approved": sum(1 for c in done if c.data.get("outcome") == Outcome.APPROVE) + int(approving),
+    }
 
 
 def conclude_if_finished(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: User | None) -> None:

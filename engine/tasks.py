@@ -14,7 +14,7 @@ from engine.clock import Clock
 from engine.deadlines import stop_clock
 from engine.directory import department_by_code
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from engine.forms import form_values
+from engine.forms import field_permissions, form_values
 from engine.models import Case, ClockPause, Task, User
 from engine.models import Clock as ClockRow
 from engine.permissions import may_act_on_task, require, sees_every_department
@@ -22,7 +22,9 @@ from engine.runtime import (
     complete_workflow_task,
     conclude_if_finished,
     get_task,
+    instance_counts,
     lock_case,
+    multi_instance_of,
     open_workflow,
     parsed_definition_of,
     ready_user_task,
@@ -80,6 +82,7 @@ def complete_task(
     outcome: str | None = None,
     opinion: str | None = None,
     data: dict[str, Any] | None = None,
+    signers_done: bool = False,
 ) -> Task:
     """Complete a task and advance the case, in the caller's one transaction.
 
@@ -97,15 +100,27 @@ def complete_task(
         raise Conflict(_why_not_open(task))
     if claimed_by_someone_else(task, actor):
         raise Conflict(f"this task is claimed by {task.assignee.display_name if task.assignee else 'another reviewer'}")
+    if task.delegation == "pending":
+        raise Conflict("this task is delegated; the delegate must resolve it first")
+    if task.workflow_task_id is None:
+        raise InvalidInput(f"'{task.name}' is not a step of the flow; use its own action")
     outcome, opinion = _checked_outcome(task, outcome, opinion)
+    if _waits_for_signers(session, task, "before"):
+        raise Conflict("the reviewers added before you have not given their opinion yet")
+    if not signers_done and _waits_for_signers(session, task, "after"):
+        return _hold_for_signers(session, clock, actor, task, outcome, opinion, data)
     now, calendar = clock.now(), load_calendar(session)
     workflow = open_workflow(case, clock, calendar)
     spiff_task = ready_user_task(workflow, task.workflow_task_id)
-    values = form_values(parsed_definition_of(case).tasks[task.element_id], data or {})
+    parsed = parsed_definition_of(case)
+    values = form_values(parsed.tasks[task.element_id], data or {}, field_permissions(parsed.spec, task.element_id))
     if task.kind == TaskKind.REVIEW:
         reviews = dict(spiff_task.data.get("reviews") or {})
-        reviews[task.element_id] = {"outcome": outcome, "opinion": opinion, "department": task.department.code}
+        # Instances of a 会签 share an element id, so each signer's review gets its own key.
+        key = f"{task.element_id}:{task.assignee.username}" if multi_instance_of(spiff_task) and task.assignee else task.element_id
+        reviews[key] = {"outcome": outcome, "opinion": opinion, "department": task.department.code}
         values.update(outcome=outcome, opinion=opinion, reviews=reviews)
+        values.update(instance_counts(spiff_task, outcome == Outcome.APPROVE))
     elif opinion:
         values["opinion"] = opinion
     complete_workflow_task(workflow, spiff_task, values)
@@ -121,6 +136,24 @@ def complete_task(
     conclude_if_finished(session, case, workflow, now, actor)
     save_workflow(case, workflow)
     session.flush()
+    return task
+
+
+def _waits_for_signers(session: Session, task: Task, position: str) -> bool:
+    return session.scalar(select(Task.id).where(
+        Task.parent_id == task.id, Task.signer_position == position, Task.state == TaskState.CLAIMED).limit(1)) is not None
+
+
+def _hold_for_signers(
+    session: Session, clock: Clock, actor: User, task: Task, outcome: str | None, opinion: str | None,
+    data: dict[str, Any] | None,
+) -> Task:
+    """加签 after oneself: the decision waits until every added signer has given an opinion."""
+    task.held_completion = {"outcome": outcome, "opinion": opinion, "data": data or {}, "by": actor.id}
+    task.assignee_id = task.assignee_id or actor.id
+    task.state = TaskState.CLAIMED
+    history.record(session, task.case, "completion_held", clock.now(), actor, task, name=task.name, outcome=outcome,
+                   opinion=opinion)
     return task
 
 
@@ -156,6 +189,8 @@ def _checked_outcome(task: Task, outcome: str | None, opinion: str | None) -> tu
         raise InvalidInput("outcome must be one of approve, reject, return")
     if outcome in OUTCOMES_NEEDING_REASON and not opinion:
         raise InvalidInput("a reason is required to refuse (不予许可) or return for supplement (退回补正)")
+    if not opinion:
+        raise InvalidInput("an opinion (审批意见) is required; pick a phrase or write one")
     return outcome, opinion
 
 

@@ -15,6 +15,7 @@ from engine.errors import InvalidInput
 from engine.history import events_of
 from engine.models import Case, CaseEvent, Department, ProcessDefinition, Task, User
 from engine.permissions import may_administer, may_deploy_definitions, require
+from engine.operations import tasks_in_view
 from engine.tasks import claim_task, complete_task, list_tasks
 from engine.suspensions import clock_events
 from engine.vocab import Channel, WarningLevel
@@ -175,8 +176,12 @@ def tasks() -> Any:
     offset = request.args.get("offset", 0, type=int)
     if not 1 <= limit <= 1000 or offset < 0:
         raise InvalidInput("limit must be 1–1000 and offset non-negative")
-    found = list_tasks(db_session(), g.user, request.args.get("department") or None, request.args.get("state") or None,
-                       limit, offset)
+    view = request.args.get("view")
+    if view:
+        found = tasks_in_view(db_session(), g.user, view, limit)
+    else:
+        found = list_tasks(db_session(), g.user, request.args.get("department") or None, request.args.get("state") or None,
+                           limit, offset)
     return jsonify([task_json(t) for t in found])
 
 

@@ -14,7 +14,7 @@ from engine.calendar import OFFICE_TZ
 from engine.clock import SystemClock
 from engine.db import connect
 from engine.settings import database_url
-from web import admin, analyst, api, api_clock, auth, cases, errors, notifications, reviewer, supervisor, window  # noqa: F401 - api_clock adds routes to api.bp
+from web import admin, analyst, api, api_clock, api_tasks, auth, cases, errors, notifications, reviewer, supervisor, window  # noqa: F401 - api_* modules add routes to api.bp
 from web.cli import register_commands
 from web.scheduler import start_scheduler
 from web.extensions import babel, csrf, database

@@ -12,6 +12,24 @@ from engine.history import events_of
 from engine.instances import spec_cache
 from engine.permissions import may_act_on_task, require
 from engine.tasks import claim_task, complete_task, get_task, list_done_by, list_tasks, unclaim_task
+from engine.directory import list_departments
+from engine.operations import (
+    add_signer,
+    batch_approve,
+    colleagues_of,
+    copy_task,
+    delegate_task,
+    give_opinion,
+    passed_steps,
+    phrases_for,
+    remove_signer,
+    resolve_task,
+    return_to_step,
+    signers_of,
+    tasks_in_view,
+    transfer_task,
+    withdraw_task,
+)
 from engine.supervision import orders_for, reply_to_order
 from engine.suspensions import extend_task, pause_task, resume_task
 from engine.vocab import Outcome, Role, SpecialProcedure
@@ -27,11 +45,33 @@ ACTING_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.WINDOW)
 @roles_required(*ACTING_ROLES)
 def inbox() -> Any:
     view = request.args.get("view", "todo")
-    if view == "done":
-        tasks = list_done_by(db_session(), g.user)
-    else:
-        tasks = list_tasks(db_session(), g.user, state="open")
-    return render_template("reviewer/inbox.html", tasks=tasks, view=view, status_of=clock_statuses(db_session()))
+    if view not in ("todo", "done", "started", "cc"):
+        view = "todo"
+    tasks = list_tasks(db_session(), g.user, state="open") if view == "todo" else tasks_in_view(db_session(), g.user, view)
+    if view == "todo":
+        # Personal work (delegated to me, 加签 opinions) besides the department's inbox.
+        seen = {t.id for t in tasks}
+        tasks += [t for t in tasks_in_view(db_session(), g.user, "todo") if t.id not in seen]
+    return render_template("reviewer/inbox.html", tasks=tasks, view=view, status_of=clock_statuses(db_session()),
+                           phrases=phrases_for(db_session(), g.user))
+
+
+@bp.route("/batch-approve", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def approve_selected() -> Any:
+    ids = [int(i) for i in request.form.getlist("task_ids") if i.isdigit()]
+    try:
+        results = batch_approve(db_session(), clock(), g.user, ids, request.form.get("opinion", ""))
+    except EngineError as err:
+        db_session().rollback()
+        flash(err.message, "error")
+        return redirect(url_for("reviewer.inbox")), 303
+    approved = sum(1 for r in results.values() if r == "approved")
+    flash(_("%(n)s tasks approved.", n=approved), "success")
+    for task_id, result in results.items():
+        if result != "approved":
+            flash(f"#{task_id}: {result}", "error")
+    return redirect(url_for("reviewer.inbox"))
 
 
 @bp.route("/<int:task_id>")
@@ -49,7 +89,9 @@ def _task_page(task_id: int, error: str | None = None, status: int = 200) -> Any
         "reviewer/task.html", task=task, case=case, meta=meta, tasks=tasks_of(session, case),
         events=events_of(session, case), may_act=may_act_on_task(g.user, task), outcomes=list(Outcome),
         catalog=case.definition.catalog.get("tasks", {}).get(task.element_id, {}), error=error,
-        submitted=request.form, procedures=list(SpecialProcedure),
+        submitted=request.form, procedures=list(SpecialProcedure), phrases=phrases_for(session, g.user),
+        colleagues=colleagues_of(session, task), departments=list_departments(session),
+        passed_steps=passed_steps(session, task), signers=signers_of(session, task),
         may_extend=g.user.has_role(Role.DEPARTMENT_HEAD) and g.user.department_id == task.department_id,
         **clock_context(session, case),
     ), status
@@ -122,6 +164,83 @@ def reply(order_id: int) -> Any:
         return render_template("reviewer/orders.html", orders=orders_for(db_session(), g.user), error=err.message), err.status
     flash(_("Reply sent."), "success")
     return redirect(url_for("reviewer.orders"))
+
+
+def _form_action(task_id: int, action: Callable[[], Any], done: str, back_to: int | None = None) -> Any:
+    try:
+        action()
+    except EngineError as err:
+        db_session().rollback()
+        return _task_page(task_id, error=err.message, status=err.status)
+    flash(done, "success")
+    return redirect(url_for("reviewer.show", task_id=back_to or task_id))
+
+
+@bp.route("/<int:task_id>/transfer", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def transfer(task_id: int) -> Any:
+    f = request.form
+    return _form_action(task_id, lambda: transfer_task(db_session(), clock(), g.user, task_id, f.get("to", ""), f.get("reason", "")),
+                        _("Task transferred."))
+
+
+@bp.route("/<int:task_id>/delegate", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def delegate(task_id: int) -> Any:
+    return _form_action(task_id, lambda: delegate_task(db_session(), clock(), g.user, task_id, request.form.get("to", "")),
+                        _("Task delegated."))
+
+
+@bp.route("/<int:task_id>/resolve", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def resolve(task_id: int) -> Any:
+    return _form_action(task_id, lambda: resolve_task(db_session(), clock(), g.user, task_id, request.form.get("opinion")),
+                        _("Returned to the delegator for confirmation."))
+
+
+@bp.route("/<int:task_id>/return-to", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def return_to(task_id: int) -> Any:
+    f = request.form
+    return _form_action(task_id, lambda: return_to_step(db_session(), clock(), g.user, task_id, f.get("to_step", ""), f.get("reason", "")),
+                        _("The case was returned to the chosen step."))
+
+
+@bp.route("/<int:task_id>/withdraw", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def withdraw(task_id: int) -> Any:
+    return _form_action(task_id, lambda: withdraw_task(db_session(), clock(), g.user, task_id), _("Your completion was withdrawn."))
+
+
+@bp.route("/<int:task_id>/cc", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def cc(task_id: int) -> Any:
+    users = [u.strip() for u in request.form.get("users", "").replace("，", ",").split(",") if u.strip()]
+    departments = request.form.getlist("departments")
+    return _form_action(task_id, lambda: copy_task(db_session(), clock(), g.user, task_id, users, departments), _("Copied."))
+
+
+@bp.route("/<int:task_id>/signers", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def add_signer_view(task_id: int) -> Any:
+    f = request.form
+    return _form_action(task_id, lambda: add_signer(db_session(), clock(), g.user, task_id, f.get("to", ""), f.get("position", "")),
+                        _("Signer added."))
+
+
+@bp.route("/<int:task_id>/signers/remove", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def remove_signer_view(task_id: int) -> Any:
+    return _form_action(task_id, lambda: remove_signer(db_session(), clock(), g.user, task_id, request.form.get("user", "")),
+                        _("Signer removed."))
+
+
+@bp.route("/<int:task_id>/opinion", methods=("POST",))
+@roles_required(*ACTING_ROLES)
+def opinion(task_id: int) -> Any:
+    f = request.form
+    return _form_action(task_id, lambda: give_opinion(db_session(), clock(), g.user, task_id, f.get("opinion", ""), f.get("agree") != "no"),
+                        _("Opinion recorded."))
 
 
 @bp.route("/<int:task_id>/complete", methods=("POST",))

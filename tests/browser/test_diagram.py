@@ -45,6 +45,7 @@ def test_case_page_shows_the_flow_with_done_and_open_tasks(page) -> None:
     sign_in(page, "market")
     page.locator("#task-list tbody tr", has_text=number).locator("a.button").click()
     page.check("input[name=outcome][value=approve]")
+    page.click("#complete-form [data-phrase]")  # a reusable phrase fills the required opinion
     page.click("#complete-form button.primary")
     sign_out(page)
 

@@ -142,7 +142,7 @@ def test_case_clocks_pause_with_their_steps_and_stop_at_conclusion(session, cloc
     clock.set(at(2026, 11, 5))
     resume_task(session, clock, staff["alpha"], task.id)
     assert local_day(promised.due_at) == date(2026, 11, 16)  # + Nov 4, 5
-    complete_task(session, clock, staff["alpha"], task.id, "approve")
+    complete_task(session, clock, staff["alpha"], task.id, "approve", "同意")
     assert promised.stopped_at is not None and task.clock.stopped_at is not None
 
 

@@ -48,7 +48,7 @@ def test_one_refusal_ends_with_a_refusal_notice(session, clock, staff) -> None:
     case = make_case(session, clock, staff["window"])
     complete_task(session, clock, staff["alpha"], open_task(session, staff["alpha"]).id, "reject", "不符合条件")
     for code in ("beta", "gamma"):
-        complete_task(session, clock, staff[code], open_task(session, staff[code]).id, "approve")
+        complete_task(session, clock, staff[code], open_task(session, staff[code]).id, "approve", "同意")
     notice = open_task(session, staff["window"])
     assert notice.element_id == "notice_reject"
     complete_task(session, clock, staff["window"], notice.id)
@@ -77,6 +77,12 @@ def test_refusing_or_returning_needs_a_reason(session, clock, staff, outcome: st
     assert task.state == TaskState.OPEN
 
 
+def test_an_opinion_is_required(session, clock, staff) -> None:
+    make_case(session, clock, staff["window"])
+    with pytest.raises(InvalidInput, match="opinion"):
+        complete_task(session, clock, staff["alpha"], open_task(session, staff["alpha"]).id, "approve")
+
+
 def test_unknown_outcome_is_refused(session, clock, staff) -> None:
     make_case(session, clock, staff["window"])
     with pytest.raises(InvalidInput, match="outcome must be one of"):
@@ -87,7 +93,7 @@ def test_a_reviewer_cannot_act_on_another_departments_task(session, clock, staff
     make_case(session, clock, staff["window"])
     task = open_task(session, staff["alpha"])
     with pytest.raises(PermissionDenied):
-        complete_task(session, clock, staff["beta"], task.id, "approve")
+        complete_task(session, clock, staff["beta"], task.id, "approve", "同意")
     with pytest.raises(PermissionDenied):
         claim_task(session, clock, staff["beta"], task.id)
     with pytest.raises(PermissionDenied):
@@ -105,19 +111,19 @@ def test_claim_blocks_colleagues_until_unclaimed(session, clock, staff) -> None:
     with pytest.raises(Conflict, match="claimed"):
         claim_task(session, clock, colleague, task.id)
     with pytest.raises(Conflict, match="claimed by"):
-        complete_task(session, clock, colleague, task.id, "approve")
+        complete_task(session, clock, colleague, task.id, "approve", "同意")
     unclaim_task(session, clock, staff["alpha"], task.id)
     claim_task(session, clock, colleague, task.id)
-    complete_task(session, clock, colleague, task.id, "approve")
+    complete_task(session, clock, colleague, task.id, "approve", "同意")
     assert list_done_by(session, colleague) == [task]
 
 
 def test_completing_twice_is_a_conflict(session, clock, staff) -> None:
     make_case(session, clock, staff["window"])
     task = open_task(session, staff["alpha"])
-    complete_task(session, clock, staff["alpha"], task.id, "approve")
+    complete_task(session, clock, staff["alpha"], task.id, "approve", "同意")
     with pytest.raises(Conflict, match="already been completed"):
-        complete_task(session, clock, staff["alpha"], task.id, "approve")
+        complete_task(session, clock, staff["alpha"], task.id, "approve", "同意")
 
 
 def _run_together(db: Database, clock, jobs: list[tuple[str, int, str]]) -> list[object]:

@@ -45,8 +45,8 @@ def test_task_errors_are_403_409_and_422(client, staff) -> None:
     assert client.post(url, json={"outcome": "approve"}, headers=basic("beta")).status_code == 403
     missing_reason = client.post(url, json={"outcome": "reject"}, headers=basic("alpha"))
     assert missing_reason.status_code == 422 and "reason" in missing_reason.get_json()["error"]
-    assert client.post(url, json={"outcome": "approve"}, headers=basic("alpha")).status_code == 200
-    again = client.post(url, json={"outcome": "approve"}, headers=basic("alpha"))
+    assert client.post(url, json={"outcome": "approve", "opinion": "同意"}, headers=basic("alpha")).status_code == 200
+    again = client.post(url, json={"outcome": "approve", "opinion": "同意"}, headers=basic("alpha"))
     assert again.status_code == 409 and "already" in again.get_json()["error"]
 
 

@@ -27,7 +27,7 @@ def test_diagram_lists_completed_intake_and_active_reviews(client, staff) -> Non
 def test_diagram_follows_the_tasks(client, staff) -> None:
     case_id = start_case(client)
     tasks = client.get("/api/v1/tasks?state=open", headers=basic("alpha")).get_json()
-    done = client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete", json={"outcome": "approve"}, headers=basic("alpha"))
+    done = client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete", json={"outcome": "approve", "opinion": "同意"}, headers=basic("alpha"))
     assert done.status_code == 200
     login(client, "alpha")
     diagram = client.get(f"/cases/{case_id}/diagram").get_json()
