@@ -6,12 +6,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
-from engine.errors import Conflict, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.models import Department, User, UserRole
 from engine.vocab import Role
 
@@ -46,12 +47,31 @@ def password_matches(password_hash: str, password: str) -> bool:
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+class AccountLocked(PermissionDenied):
+    """Too many wrong passwords: the account is locked for a while."""
+
+
+def authenticate(session: Session, username: str, password: str, now: datetime) -> User | None:
+    """The user whose password this is; None otherwise. Five wrong passwords lock the account for
+    15 minutes (`AccountLocked`), which also throttles guessing over the API."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         password_matches(_DUMMY_HASH, password)
         return None
-    return user if password_matches(user.password_hash, password) else None
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked("too many wrong passwords: the account is locked for 15 minutes")
+    if password_matches(user.password_hash, password):
+        if user.failed_logins:
+            user.failed_logins, user.locked_until = 0, None
+        return user
+    user.failed_logins = (user.failed_logins or 0) + 1
+    if user.failed_logins >= MAX_FAILED_LOGINS:
+        user.failed_logins, user.locked_until = 0, now + LOCKOUT
+    return None
 
 
 def create_department(session: Session, clock: Clock, code: str, name: str) -> Department:

@@ -36,6 +36,9 @@ class User(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Repeated wrong passwords lock the account for a while (see engine.directory.authenticate).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -191,6 +194,9 @@ class CaseEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime]
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Each event's hash covers its content and the previous event's hash of the same case.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship(lazy="joined")
 
@@ -449,3 +455,33 @@ class SupervisionFeedItem(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for a system or a person; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class IdempotentRequest(Base):
+    """The first answer to a request sent with an Idempotency-Key, replayed for retries."""
+
+    __tablename__ = "idempotent_requests"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(200))
+    status: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ast
 import builtins
+import sys
+import time
+from contextlib import contextmanager
 from functools import lru_cache
 from types import CodeType
-from typing import Any
+from typing import Any, Iterator
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
@@ -61,8 +64,30 @@ def _compile(source: str, mode: str) -> CodeType:
     return compile(check_source(source, mode), "<string>", mode)
 
 
+TIME_LIMIT_SECONDS = 1.0
+
+
+@contextmanager
+def time_limit(seconds: float = TIME_LIMIT_SECONDS) -> Iterator[None]:
+    """Stop BPMN code that runs too long. A trace function sees every line and call, works in any
+    thread (signals only reach the main thread), and costs nothing once the code returns."""
+    deadline = time.monotonic() + seconds
+    previous = sys.gettrace()
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise ScriptRejected(f"the script ran longer than {seconds:g} s and was stopped")
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
 class RestrictedEnvironment(TaskDataEnvironment):
-    """Evaluates over task data with safe builtins only."""
+    """Evaluates over task data with safe builtins only, within a time limit."""
 
     def __init__(self) -> None:
         super().__init__({})
@@ -70,7 +95,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         code = _compile(expression.strip(), "eval")
         scope = {"__builtins__": SAFE_BUILTINS, **(external_context or {}), **context}
-        return eval(code, scope)  # noqa: S307 - checked and sandboxed above
+        with time_limit():
+            return eval(code, scope)  # noqa: S307 - checked and sandboxed above
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
         code = _compile(script, "exec")
@@ -78,7 +104,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         context.update(external_context or {})
         context["__builtins__"] = SAFE_BUILTINS
         try:
-            exec(code, context)  # noqa: S102 - checked and sandboxed above
+            with time_limit():
+                exec(code, context)  # noqa: S102 - checked and sandboxed above
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, TypeVar
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, make_response, request
 
 from engine.calendar_store import load_calendar
 from engine.cases import accept_case, get_case, tasks_of
@@ -13,13 +13,14 @@ from engine.definitions import deploy_definition, list_latest_definitions
 from engine.directory import create_department, create_user, list_departments
 from engine.errors import InvalidInput
 from engine.history import events_of
-from engine.models import Case, CaseEvent, Department, ProcessDefinition, Task, User
+from engine.models import ApiToken, Case, CaseEvent, Department, IdempotentRequest, ProcessDefinition, Task, User
 from engine.permissions import may_administer, may_deploy_definitions, require
 from engine.operations import tasks_in_view
 from engine.tasks import claim_task, complete_task, list_tasks
+from engine.tokens import create_token, list_tokens, revoke_token
 from engine.suspensions import clock_events
 from engine.vocab import Channel, WarningLevel
-from web.auth import user_from_basic_auth
+from web.auth import user_from_api_credentials
 from web.extensions import clock, db_session
 
 bp = Blueprint("api", __name__)
@@ -29,13 +30,41 @@ F = TypeVar("F", bound=Callable[..., Any])
 def authenticated(view: F) -> F:
     @functools.wraps(view)
     def wrapped(**kwargs: Any) -> Any:
-        g.user = user_from_basic_auth()
+        g.user = user_from_api_credentials()
         if g.user is None:
-            response = jsonify({"error": "authentication required: HTTP Basic with a user's credentials"})
+            # Failed attempts count towards the lockout even though the answer is an error.
+            db_session().commit()
+            response = jsonify({"error": "authentication required: HTTP Basic with a user's credentials, or a bearer token"})
             response.status_code = 401
             response.headers["WWW-Authenticate"] = 'Basic realm="yijianshi"'
             return response
         return view(**kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def idempotent(view: F) -> F:
+    """`Idempotency-Key`: a retried request gets the first answer and changes nothing twice."""
+
+    @functools.wraps(view)
+    def wrapped(**kwargs: Any) -> Any:
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            return view(**kwargs)
+        if len(key) > 120:
+            raise InvalidInput("Idempotency-Key must be at most 120 characters")
+        endpoint = f"{request.method} {request.path}"
+        earlier = db_session().get(IdempotentRequest, (g.user.id, key))
+        if earlier is not None:
+            if earlier.endpoint != endpoint:
+                raise InvalidInput("this Idempotency-Key was used for another request")
+            return current_app.response_class(earlier.body, status=earlier.status, mimetype="application/json")
+        response = make_response(view(**kwargs))
+        if response.status_code < 500:
+            db_session().add(IdempotentRequest(user_id=g.user.id, key=key, endpoint=endpoint, status=response.status_code,
+                                               body=response.get_data(as_text=True), created_at=clock().now()))
+            db_session().flush()
+        return response
 
     return wrapped  # type: ignore[return-value]
 
@@ -153,6 +182,7 @@ def deploy() -> Any:
 
 @bp.post("/cases")
 @authenticated
+@idempotent
 def start_case() -> Any:
     body = json_body()
     definition = body.get("definition")
@@ -193,6 +223,7 @@ def claim(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/complete")
 @authenticated
+@idempotent
 def complete(task_id: int) -> Any:
     body = json_body() if request.get_data() else {}
     data = body.get("data") or {}
@@ -210,3 +241,28 @@ def _text(body: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{key} is required and must be a string")
     return value
+
+
+def token_json(t: ApiToken) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "user": t.user.username, "created_at": iso(t.created_at),
+            "revoked_at": iso(t.revoked_at)}
+
+
+@bp.get("/tokens")
+@authenticated
+def tokens() -> Any:
+    return jsonify([token_json(t) for t in list_tokens(db_session(), g.user)])
+
+
+@bp.post("/tokens")
+@authenticated
+def issue_token() -> Any:
+    body = json_body()
+    token, plain = create_token(db_session(), clock(), g.user, _text(body, "user"), _text(body, "name"))
+    return jsonify({**token_json(token), "token": plain}), 201
+
+
+@bp.delete("/tokens/<int:token_id>")
+@authenticated
+def revoke(token_id: int) -> Any:
+    return jsonify(token_json(revoke_token(db_session(), clock(), g.user, token_id)))

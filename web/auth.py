@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
+import threading
+from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine.directory import authenticate
+from engine.directory import AccountLocked, authenticate
+from engine.tokens import user_for_token
 from engine.models import User
 from engine.vocab import Role
-from web.extensions import db_session
+from web.extensions import clock, db_session
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,16 +40,65 @@ def load_current_user() -> None:
             g.user = None
 
 
-def user_from_basic_auth() -> User | None:
-    """HTTP Basic credentials of the API; None when absent or wrong."""
+class _VerifiedCredentials:
+    """Basic credentials verified recently, so an API client does not pay for scrypt on every call.
+
+    Keyed by a hash of the credentials and the stored password hash: a password change or a
+    deactivation makes the entry useless at once.
+    """
+
+    TTL = timedelta(minutes=5)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[int, datetime]] = {}
+
+    @staticmethod
+    def key(username: str, password: str) -> str:
+        return hashlib.sha256(f"{username}\0{password}".encode()).hexdigest()
+
+    def user(self, key: str, now: datetime) -> User | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[1] < now:
+            return None
+        user = db_session().get(User, entry[0])
+        if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
+            return None
+        return user
+
+    def remember(self, key: str, user: User, now: datetime) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (user.id, now + self.TTL)
+
+
+def _verified() -> _VerifiedCredentials:
+    return current_app.extensions.setdefault("yjs_verified_credentials", _VerifiedCredentials())
+
+
+def user_from_api_credentials() -> User | None:
+    """The API caller: a bearer token, or HTTP Basic with a user's credentials; None when absent or wrong."""
     header = request.headers.get("Authorization", "")
+    now = clock().now()
+    if header.startswith("Bearer "):
+        return user_for_token(db_session(), header[7:].strip(), now)
     if not header.startswith("Basic "):
         return None
     try:
-        username, _sep, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        username, _sep, password = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
     except (ValueError, UnicodeDecodeError):
         return None
-    return authenticate(db_session(), username, password)
+    cache = _verified()
+    key = cache.key(username, password)
+    user = cache.user(key, now)
+    if user is not None and user.username == username:
+        return user
+    user = authenticate(db_session(), username, password, now)
+    if user is not None:
+        cache.remember(key, user, now)
+    return user
 
 
 def login_required(view: F) -> F:
@@ -90,8 +143,14 @@ def home() -> Any:
 @bp.route("/login", methods=("GET", "POST"))
 def login() -> Any:
     if request.method == "POST":
-        user = authenticate(db_session(), request.form.get("username", ""), request.form.get("password", ""))
+        try:
+            user = authenticate(db_session(), request.form.get("username", ""), request.form.get("password", ""), clock().now())
+        except AccountLocked:
+            flash(_("Too many wrong passwords: this account is locked for 15 minutes."), "error")
+            return render_template("auth/login.html"), 429
         if user is None:
+            # Commit the failed-attempt count even though the answer is an error.
+            db_session().commit()
             flash(_("Wrong username or password."), "error")
             return render_template("auth/login.html"), 401
         session.clear()

@@ -8,6 +8,7 @@ from flask import Flask
 
 from engine.calendar_store import seed_calendar
 from engine.catalog import deploy_processes, ensure_departments
+from engine.history import verify_chain
 from engine.jobs import run_due_jobs
 from engine.demo import DEMO_PASSWORD, ensure_demo_users
 from web.extensions import clock, database
@@ -34,6 +35,17 @@ def register_commands(app: Flask) -> None:
             click.echo("another process holds the scheduler lease; nothing done")
             return
         click.echo(f"warnings: {run.warnings}, timers: {run.timers}, escalations: {run.escalations}")
+
+    @app.cli.command("verify-history")
+    def verify_history_command() -> None:
+        """Check the hash chain of every case file; exit 1 at the first broken link."""
+        with database().reader.begin() as session:
+            checked, broken = verify_chain(session)
+        if broken is None:
+            click.echo(f"history intact: {checked} events checked")
+            return
+        click.echo(f"BROKEN at case {broken.case_number}, event {broken.event_id}: {broken.reason}", err=True)
+        raise SystemExit(1)
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:

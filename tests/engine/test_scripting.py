@@ -52,3 +52,19 @@ def test_scripts_can_set_task_data() -> None:
     RestrictedEnvironment().execute("large = area > 100\nfee = round(area * 1.5)", data)
     assert data["large"] is True and data["fee"] == 180
     assert "__builtins__" not in data
+
+
+def test_a_runaway_script_is_stopped() -> None:
+    with pytest.raises(ScriptRejected, match="longer than"):
+        RestrictedEnvironment().execute("x = 0\nwhile True:\n    x += 1", {})
+
+
+def test_a_runaway_condition_is_stopped() -> None:
+    with pytest.raises(ScriptRejected, match="longer than"):
+        RestrictedEnvironment().evaluate("sum(i for i in range(10**12))", {})
+
+
+def test_escapes_through_generators_and_frames_fail() -> None:
+    for payload in ["(x for x in [1]).gi_frame.f_globals", "[].__class__.__mro__"]:
+        with pytest.raises(ScriptRejected):
+            RestrictedEnvironment().evaluate(payload, {})
