@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from flask import Flask
 
+from engine.backup import backup, restore
 from engine.calendar_store import seed_calendar
 from engine.catalog import deploy_processes, ensure_departments
 from engine.history import verify_chain
@@ -46,6 +48,19 @@ def register_commands(app: Flask) -> None:
             return
         click.echo(f"BROKEN at case {broken.case_number}, event {broken.event_id}: {broken.reason}", err=True)
         raise SystemExit(1)
+
+    @app.cli.command("backup")
+    @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_command(target: Path) -> None:
+        """Write a consistent backup of the database (SQLite online backup, or pg_dump)."""
+        click.echo(f"backup written to {backup(database(), target)}")
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def restore_command(source: Path) -> None:
+        """Replace the database's content with a backup. Stop the app first."""
+        restore(database(), source)
+        click.echo(f"restored from {source}")
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
