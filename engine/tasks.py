@@ -46,6 +46,8 @@ def claim_task(session: Session, clock: Clock, actor: User, task_id: int) -> Tas
     """认领: the task becomes the actor's; others in the department can no longer act on it."""
     task = get_task(session, task_id)
     require(may_act_on_task(actor, task), "this task belongs to another department")
+    # Lock order as in complete_task (case row first, then the task): the other order deadlocks on PostgreSQL.
+    lock_case(session, task.case_id)
     now = clock.now()
     # A conditional update, so two reviewers claiming at once cannot both win.
     claimed = session.execute(
@@ -67,6 +69,8 @@ def unclaim_task(session: Session, clock: Clock, actor: User, task_id: int) -> T
     """取消认领: give the task back to the department's inbox."""
     task = get_task(session, task_id)
     require(may_act_on_task(actor, task), "this task belongs to another department")
+    lock_case(session, task.case_id)
+    session.refresh(task)
     if task.state != TaskState.CLAIMED or task.assignee_id != actor.id:
         raise Conflict("only the reviewer who claimed this task can give it back")
     task.state, task.assignee_id, task.claimed_at = TaskState.OPEN, None, None
