@@ -10,7 +10,6 @@ lost update (in the task rows, the case file and the workflow state) and no dead
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue as queue_module
 import random
 import threading
