@@ -5,6 +5,7 @@ no entity expansion) and oversized documents before SpiffWorkflow sees them.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import BpmnInvalid, ElementProblem, ScriptRejected
+from engine.lint import Findings, structural_problems
+from engine.modeler_compat import prepare, properties_of
 from engine.scripting import check_source
 from engine.timers import quote_timer_literals, use_engine_clock
 from engine.vocab import TaskKind
@@ -61,6 +64,10 @@ class ParsedDefinition:
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
     tasks: dict[str, TaskMeta] = field(default_factory=dict)
+    warnings: list[ElementProblem] = field(default_factory=list)
+    """What deploys but deserves the analyst's attention (e.g. isExecutable="false" taken as executable)."""
+    properties: dict[str, str] = field(default_factory=dict)
+    """The process's own camunda:properties (e.g. promisedDays)."""
 
 
 def parse_xml_safely(content: bytes | str, filename: str | None = None) -> etree._Element:
@@ -77,43 +84,102 @@ def parse_xml_safely(content: bytes | str, filename: str | None = None) -> etree
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as err:
         raise BpmnInvalid([ElementProblem(None, f"not well-formed XML: {err}", filename)]) from None
+    except ValueError as err:  # e.g. an encoding lxml cannot decode
+        raise BpmnInvalid([ElementProblem(None, f"the file could not be read as XML: {err}", filename)]) from None
+    # The byte check above misses a DTD in a UTF-16 document; the parsed tree does not.
+    if root.getroottree().docinfo.doctype or root.getroottree().docinfo.internalDTD is not None:
+        raise BpmnInvalid([ElementProblem(None, "DOCTYPE and ENTITY declarations are not allowed in BPMN files", filename)])
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise BpmnInvalid([ElementProblem(None, "the root element must be bpmn:definitions", filename)])
     return root
 
 
-def parse_definition(content: bytes | str, filename: str | None = None) -> ParsedDefinition:
-    """Parse a BPMN document holding one executable process; raise `BpmnInvalid` naming elements."""
+def parse_definition(content: bytes | str, filename: str | None = None, *, lint: bool = True) -> ParsedDefinition:
+    """Parse a BPMN document holding one executable process; raise `BpmnInvalid` naming elements.
+
+    What real modelers save is prepared first (`engine.modeler_compat`), then the structural lint
+    (`engine.lint`) reports every problem it finds at once, before SpiffWorkflow's own parse.
+    `lint=False` skips the lint: for re-reading a version that is already deployed, so a rule
+    added later never strands the cases running on it.
+    """
     root = parse_xml_safely(content, filename)
     problems = _reserved_id_problems(root, filename)
     if problems:
         raise BpmnInvalid(problems)
+    prepared = prepare(root, filename)
     quote_timer_literals(root)
+    findings = structural_problems(root, prepared.origin, filename) if lint else Findings()
+    warnings = prepared.warnings + findings.warnings
+    # A problem the preparation already reported (an unconvertible ${...}) is not reported twice.
+    reported = {p.element_id for p in prepared.problems}
+    problems = _unique_problems(prepared.problems + [p for p in findings.errors if p.element_id not in reported])
+    if problems:
+        raise BpmnInvalid(problems, warnings)
+    try:
+        parsed = _parse_with_spiff(root, filename)
+    except BpmnInvalid as err:
+        raise BpmnInvalid(err.problems, warnings) from None
+    parsed.warnings = warnings
+    return parsed
+
+
+def _parse_with_spiff(root: etree._Element, filename: str | None) -> ParsedDefinition:
     parser = CamundaParser()
     try:
         parser.add_bpmn_xml(root, filename)
         process_ids = parser.get_process_ids()
         if not process_ids:
-            raise BpmnInvalid([ElementProblem(None, "the file has no executable process (isExecutable=\"true\")", filename)])
+            raise BpmnInvalid([ElementProblem(None, "the file has no process to run", filename)])
         key = _top_level_process(parser, process_ids)
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as err:
         raise BpmnInvalid([ElementProblem(err.id or None, _describe_validation(err), filename)]) from None
     except SpiffWorkflowException as err:
-        raise BpmnInvalid([ElementProblem(None, str(err), filename)]) from None
+        raise BpmnInvalid([ElementProblem(None, _clean(str(err)), filename)]) from None
+    except (KeyError, AttributeError, TypeError, ValueError, IndexError, NotImplementedError) as err:
+        # SpiffWorkflow assumes well-formed BPMN; a broken file must still get an answer, not a 500.
+        raise BpmnInvalid([ElementProblem(None, f"the file could not be read as a BPMN flow: {type(err).__name__}: {_clean(str(err))}", filename)]) from None
     process_node = root.find(f".//{{{BPMN_NS}}}process[@id='{key}']")
     name = (process_node.get("name") if process_node is not None else None) or key
-    parsed = ParsedDefinition(key=key, name=name, spec=spec, subprocess_specs=subprocess_specs)
+    parsed = ParsedDefinition(key=key, name=name, spec=spec, subprocess_specs=subprocess_specs,
+                              properties=properties_of(process_node) if process_node is not None else {})
     problems = list(_code_problems(spec, subprocess_specs, filename))
     if problems:
         raise BpmnInvalid(problems)
+    _event_properties(root, spec, subprocess_specs)
     use_engine_clock(_all_task_specs(spec, subprocess_specs))
+    problems = []
     for task_spec in _all_task_specs(spec, subprocess_specs):
         if isinstance(task_spec, UserTaskMixin):
-            meta = _task_meta(task_spec, filename)
+            try:
+                meta = _task_meta(task_spec, filename)
+            except BpmnInvalid as err:
+                problems.extend(err.problems)
+                continue
             parsed.tasks[meta.element_id] = meta
+    if problems:
+        raise BpmnInvalid(problems)
     return parsed
+
+
+def _event_properties(root: etree._Element, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> None:
+    """SpiffWorkflow's Camunda event parsers drop `camunda:properties`; timers read `workingDays` from them."""
+    events = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.tag.endswith("Event") and el.get("id")}
+    for task_spec in _all_task_specs(spec, subprocess_specs):
+        element = events.get(getattr(task_spec, "bpmn_id", None))
+        if element is not None and not getattr(task_spec, "extensions", None):
+            task_spec.extensions = properties_of(element)
+
+
+def _unique_problems(problems: list[ElementProblem]) -> list[ElementProblem]:
+    seen: set[tuple[str | None, str]] = set()
+    out = []
+    for p in problems:
+        if (p.element_id, p.message) not in seen:
+            seen.add((p.element_id, p.message))
+            out.append(p)
+    return out
 
 
 def _reserved_id_problems(root: etree._Element, filename: str | None) -> list[ElementProblem]:
@@ -156,8 +222,13 @@ def _code_problems(spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProces
 
 
 def _describe_validation(err: ValidationException) -> str:
-    message = str(err).split("\n")[0]
-    return message
+    return _clean(str(err).split("\n")[0])
+
+
+def _clean(message: str) -> str:
+    """SpiffWorkflow's messages, without the XML dumps some of them carry."""
+    message = re.sub(r"""[(,]?\s*b?['"]<.*""", "", message, flags=re.S).strip(" .(")
+    return (message[:300] + "…") if len(message) > 300 else message or "the parser refused the file"
 
 
 def _task_meta(task_spec: Any, filename: str | None) -> TaskMeta:

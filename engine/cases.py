@@ -13,10 +13,11 @@ from engine import history
 from engine.calendar import OFFICE_TZ
 from engine.calendar_store import load_calendar
 from engine.clock import Clock
-from engine.deadlines import start_case_clocks, stop_clock
+from engine.deadlines import local_day, start_case_clocks, stop_clock
 from engine.definitions import latest_definition
 from engine.errors import InvalidInput, NotFound
 from engine.forms import form_values
+from engine.intake import checked_extras, record_extras
 from engine.instances import STATE_FORMAT, new_workflow, spec_cache
 from engine.models import Case, CaseNumberCounter, Task, User
 from engine.permissions import may_accept_cases, may_view_case, require, sees_every_department
@@ -41,11 +42,16 @@ def accept_case(
     applicant: dict[str, Any],
     data: dict[str, Any] | None = None,
     channel: str = Channel.WINDOW,
+    missing_materials: list[dict[str, Any]] | None = None,
+    commitments: list[dict[str, Any]] | None = None,
+    assisted: bool = False,
 ) -> Case:
     """Accept an application once at the window (一窗受理) and fan it out to the departments.
 
     The flow's intake task is completed by the accepting clerk with the application data, so the
-    departments' tasks are open in their inboxes when this returns.
+    departments' tasks are open in their inboxes when this returns. Optionally the case is accepted
+    with materials missing (容缺受理), with commitments replacing proofs (告知承诺), or filled in by the
+    clerk for the applicant (帮办代办); see `engine.intake`.
     """
     require(may_accept_cases(actor), "only window clerks accept applications")
     applicant = _valid_applicant(applicant)
@@ -56,6 +62,7 @@ def accept_case(
     definition = latest_definition(session, definition_key)
     parsed = spec_cache.get(definition)
     now = clock.now()
+    extras = checked_extras(missing_materials, commitments, assisted, local_day(now))
     calendar = load_calendar(session)
     workflow = new_workflow(parsed, clock, calendar)
     run_engine(workflow)
@@ -79,6 +86,7 @@ def accept_case(
     session.flush()
     start_case_clocks(session, case, calendar)
     history.record(session, case, "accepted", now, actor, channel=channel, definition=definition.key, version=definition.version)
+    record_extras(session, case, extras, now, actor, calendar)
     intake = [t for t in sync_task_rows(session, case, workflow, now, calendar, actor) if t.kind == TaskKind.INTAKE]
     if intake:
         row = intake[0]

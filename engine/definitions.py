@@ -28,8 +28,11 @@ def deploy_definition(
 
     Deploying content identical to the latest version of the key returns that version.
     """
-    text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
     parsed = parse_definition(xml, filename)
+    try:
+        text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
+    except UnicodeDecodeError:
+        raise BpmnInvalid([ElementProblem(None, "the file is not UTF-8 text; save it as UTF-8", filename)]) from None
     task_catalog = _resolve_tasks(session, parsed, filename)
     full_catalog = {**(catalog or {}), "tasks": task_catalog}
     digest = _content_digest(text, catalog)

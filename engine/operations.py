@@ -335,8 +335,9 @@ def tasks_in_view(session: Session, actor: User, view: str, limit: int = 200) ->
     elif view == "started":
         query = select(Task).join(Case).where(or_(Case.created_by_id == actor.id, Task.owner_id == actor.id)).order_by(Task.id.desc())
     elif view == "cc":
-        query = select(Task).join(CarbonCopy, CarbonCopy.task_id == Task.id).where(or_(
-            CarbonCopy.user_id == actor.id, CarbonCopy.department_id == actor.department_id)).order_by(CarbonCopy.id.desc()).distinct()
+        copied = select(CarbonCopy.task_id).where(or_(
+            CarbonCopy.user_id == actor.id, CarbonCopy.department_id == actor.department_id))
+        query = select(Task).where(Task.id.in_(copied)).order_by(Task.id.desc())
     elif view == "todo":
         query = select(Task).where(Task.state.in_((TaskState.OPEN, TaskState.CLAIMED)), or_(
             Task.assignee_id == actor.id,

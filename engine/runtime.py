@@ -13,7 +13,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState as SpiffState
 
-from engine import history
+from engine import feed, history
 from engine.bpmn import ParsedDefinition
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
@@ -223,6 +223,7 @@ def conclude_if_finished(session: Session, case: Case, workflow: BpmnWorkflow, n
     for clock in case_clocks(session, case):
         stop_clock(clock, now)
     history.record(session, case, "case_concluded", now, actor, status=case.status)
+    feed.push_results(session, case, now)
 
 
 def _last_data(workflow: BpmnWorkflow) -> dict[str, Any]:

@@ -189,7 +189,8 @@ def start_case() -> Any:
     if not isinstance(definition, str):
         raise InvalidInput("definition (a definition key) is required")
     case = accept_case(db_session(), clock(), g.user, definition, body.get("applicant"), body.get("data") or {},
-                       body.get("channel") or Channel.WINDOW)
+                       body.get("channel") or Channel.WINDOW, missing_materials=body.get("missing_materials"),
+                       commitments=body.get("commitments"), assisted=body.get("assisted", False))
     return jsonify({"id": case.id, "number": case.number, "status": case.status, "query_code": case.query_code}), 201
 
 

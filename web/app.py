@@ -14,7 +14,7 @@ from engine.calendar import OFFICE_TZ
 from engine.clock import SystemClock
 from engine.db import connect
 from engine.settings import database_url
-from web import admin, analyst, api, api_clock, api_tasks, auth, cases, errors, notifications, reviewer, supervisor, window  # noqa: F401 - api_* modules add routes to api.bp
+from web import admin, analyst, api, api_analyst, api_clock, api_stats, api_tasks, api_window, auth, cases, errors, followups, notices, notifications, public, reviewer, supervisor, window  # noqa: F401 - api_* modules add routes to api.bp
 from web.cli import register_commands
 from web.scheduler import start_scheduler
 from web.extensions import babel, csrf, database
@@ -54,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # The request's transaction opens before any other hook (the current user is loaded inside it).
     app.before_request(_open_transaction)
-    for module in (auth, window, reviewer, cases, supervisor, analyst, admin, notifications):
+    for module in (auth, window, reviewer, cases, supervisor, analyst, admin, notifications, public, notices, followups):
         app.register_blueprint(module.bp)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     csrf.exempt(api.bp)

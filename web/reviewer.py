@@ -77,6 +77,12 @@ def approve_selected() -> Any:
 @bp.route("/<int:task_id>")
 @roles_required(*ACTING_ROLES)
 def show(task_id: int) -> Any:
+    task = get_task(db_session(), task_id)
+    # Rectification, 回访 and delivery have their own pages with the fields they need.
+    if task.kind in ("rectification", "followup"):
+        return redirect(url_for("followups.task", task_id=task_id))
+    if task.kind == "delivery" and task.state in ("open", "claimed"):
+        return redirect(url_for("window.delivery", case_id=task.case_id))
     return _task_page(task_id)
 
 

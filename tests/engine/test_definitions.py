@@ -76,10 +76,13 @@ def test_not_xml_and_not_bpmn_are_clear_errors(session, clock, departments) -> N
         deploy_definition(session, clock, b"<html/>")
 
 
-def test_non_executable_process_is_refused(session, clock, departments) -> None:
+def test_non_executable_process_is_deployed_as_executable_with_a_warning(session, clock, departments) -> None:
+    # bpmn-js saves every new diagram with isExecutable="false" (see tests/engine/test_lint.py).
     xml = bpmn("parallel_three.bpmn").replace(b'isExecutable="true"', b'isExecutable="false"')
-    with pytest.raises(BpmnInvalid, match="no executable process"):
-        deploy_definition(session, clock, xml)
+    definition, created = deploy_definition(session, clock, xml)
+    assert created and definition.key == "parallel_three"
+    with pytest.raises(BpmnInvalid, match="no process to run"):
+        deploy_definition(session, clock, b'<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"/>')
 
 
 def test_bad_time_limit_names_the_task(session, clock, departments) -> None:

@@ -35,7 +35,7 @@ def test_a_case_goes_from_acceptance_to_delivery(client, staff) -> None:
     task_keys = {"id", "name", "department", "state", "assignee", "created_at", "completed_at", "outcome", "opinion"}
     assert all(task_keys <= set(t) for t in case["tasks"])
     assert [t["department"] for t in case["tasks"]] == ["window", "alpha", "beta", "gamma", "window"]
-    assert case["events"][0]["action"] == "accepted" and case["events"][-1]["action"] == "case_concluded"
+    assert case["events"][0]["action"] == "accepted" and "case_concluded" in [e["action"] for e in case["events"]]
 
 
 def test_task_errors_are_403_409_and_422(client, staff) -> None:

@@ -60,7 +60,7 @@ MATRIX = [
     # (method, path, body, who may)
     ("GET", "/window/", None, {"window", "admin"}),
     ("GET", "/tasks/", None, {"window", "alpha"}),
-    ("GET", "/supervisor/", None, {"supervisor", "admin"}),
+    ("GET", "/supervisor/", None, {"supervisor", "admin", "alpha"}),  # reviewers: their own department's board
     ("GET", "/analyst/", None, {"analyst", "admin"}),
     ("GET", "/admin/", None, {"admin"}),
     ("GET", "/admin/calendar", None, {"admin"}),

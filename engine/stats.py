@@ -1,0 +1,480 @@
+"""Statistics for the supervisor's desk (督办 / 电子监察): what the annual reports publish.
+
+Every figure is one SQL aggregate (GROUP BY / COUNT / SUM), never a Python loop over rows, so the
+pages stay fast at hundreds of thousands of steps on SQLite and PostgreSQL alike.
+
+Definitions (the pages state them too):
+
+- A period selects cases by their acceptance day and steps by the day they started (office-local
+  dates, both ends inclusive).
+- Handling time in working days: working days in (start day, stop day] minus the working days the
+  clock was paused (补正, 特别程序) — `calendar.working_days_between(local start, local stop) -
+  paused_days`. A step finished on the day it started took 0 working days.
+- On time: stopped at or before the due date. Overdue: stopped after it, or still running past it.
+- 一次办: concluded cases with at most one visit / concluded cases. 网上办: cases applied online or
+  through a partner region (跨省通办) / all cases. 马上办: concluded cases concluded on the (local)
+  day they were accepted / concluded cases.
+- 主动评价率: rated concluded cases / concluded cases. 差评整改率: 差评 (level 1–2) rectified / 差评.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement, Date, Integer, LargeBinary, String, and_, bindparam, case, cast, func, or_, select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Grouping
+
+from engine.calendar import OFFICE_TZ, WorkingCalendar
+from engine.deadlines import local_day, start_of_day
+from engine.directory import department_by_code
+from engine.errors import InvalidInput, PermissionDenied
+from engine.models import Case, Clock, Department, ProcessDefinition, Rating, Task, User
+from engine.permissions import require, sees_every_department
+from engine.vocab import Channel, ClockKind, Role, TaskState, WarningLevel
+
+BAD_RATING_MAX = 2  # levels 1 and 2 are a 差评 (engine.ratings.BAD_LEVELS)
+
+
+class Grade(StrEnum):
+    """League-table grade of a unit by its on-time rate (thresholds are configurable)."""
+
+    EXCELLENT = "excellent"
+    """优秀."""
+    GOOD = "good"
+    """良好."""
+    PASS = "pass"
+    """合格."""
+    FAIL = "fail"
+    """不合格."""
+
+
+DEFAULT_GRADE_THRESHOLDS: dict[str, float] = {Grade.EXCELLENT: 0.98, Grade.GOOD: 0.95, Grade.PASS: 0.90}
+
+
+def grade_thresholds(overrides: Mapping[str, Any] | None = None) -> dict[str, float]:
+    """The default thresholds with `overrides` applied; each a share 0–1, excellent ≥ good ≥ pass."""
+    thresholds = dict(DEFAULT_GRADE_THRESHOLDS)
+    for key, value in (overrides or {}).items():
+        if key not in thresholds:
+            raise InvalidInput(f"unknown grade '{key}'; grades are excellent, good and pass")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise InvalidInput(f"the {key} threshold must be a share between 0 and 1")
+        thresholds[key] = float(value)
+    if not thresholds[Grade.EXCELLENT] >= thresholds[Grade.GOOD] >= thresholds[Grade.PASS]:
+        raise InvalidInput("grade thresholds must satisfy excellent ≥ good ≥ pass")
+    return thresholds
+
+
+def grade_of(on_time_rate: float | None, thresholds: Mapping[str, float]) -> Grade | None:
+    if on_time_rate is None:
+        return None
+    for grade in (Grade.EXCELLENT, Grade.GOOD, Grade.PASS):
+        if on_time_rate >= thresholds[grade]:
+            return grade
+    return Grade.FAIL
+
+
+@dataclass(frozen=True)
+class Period:
+    """Office-local days, both ends inclusive; None leaves that end open."""
+
+    start: date | None = None
+    end: date | None = None
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None) -> Period:
+        try:
+            period = cls(date.fromisoformat(start) if start else None, date.fromisoformat(end) if end else None)
+        except ValueError:
+            raise InvalidInput("from and to must be dates (YYYY-MM-DD)") from None
+        if period.start and period.end and period.end < period.start:
+            raise InvalidInput("the period ends before it starts")
+        return period
+
+    def where(self, column: Any) -> list[ColumnElement[bool]]:
+        """Conditions keeping `column` (a UTC timestamp) inside the period."""
+        conditions = []
+        if self.start is not None:
+            conditions.append(column >= start_of_day(self.start))
+        if self.end is not None:
+            conditions.append(column < start_of_day(self.end + timedelta(days=1)))
+        return conditions
+
+
+def departments_in_scope(session: Session, actor: User, department: str | None, own_by_default: bool = False) -> list[int] | None:
+    """Whose figures the actor may see: every department (None) for supervisors and administrators,
+    or the one named; only their own for a department's head and reviewers — who must name it
+    unless `own_by_default` (the all-department figures are refused to them)."""
+    if sees_every_department(actor):
+        return [department_by_code(session, department).id] if department else None
+    require(actor.has_role(Role.REVIEWER, Role.DEPARTMENT_HEAD) and actor.department is not None,
+            "only supervisors and department staff see these statistics")
+    own = actor.department
+    assert own is not None
+    if department is None and not own_by_default:
+        raise PermissionDenied("the figures of every department are for supervisors; "
+                               f"ask for your own with department={own.code}")
+    if department is not None and department != own.code:
+        raise PermissionDenied("you may only see your own department's figures")
+    return [own.id]
+
+
+def require_office_wide(actor: User) -> None:
+    """Figures of the whole office (per 一件事, channels, ratings) are for supervisors and administrators."""
+    require(sees_every_department(actor), "these figures cover the whole office; they are for supervisors")
+
+
+# --- Working days in SQL --------------------------------------------------------------------------
+
+ORDINAL_WIDTH = 6
+_EPOCH = date(1970, 1, 1)
+# Asia/Shanghai has kept UTC+8 without daylight saving since 1991; SQLite needs the offset spelled out.
+_OFFSET_SECONDS = int(OFFICE_TZ.utcoffset(datetime(2000, 1, 1)).total_seconds())  # type: ignore[union-attr]
+
+
+def _unix_seconds(column: Any) -> ColumnElement[int]:
+    """Seconds since the epoch of a stored UTC timestamp on SQLite (unixepoch() needs 3.38)."""
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return func.unixepoch(column, type_=Integer)
+    return cast(func.strftime("%s", column), Integer)
+
+
+class DayIndex:
+    """Working-day ordinals of a run of office-local days, handed to SQL as one bound parameter.
+
+    ord(d) counts the working days in (first - 1, d], so `working_days_between(a, b)` is
+    ord(b) - ord(a). Each row looks its two days up by position — an array subscript on
+    PostgreSQL, a fixed-width slice of a blob on SQLite — instead of joining a calendar table:
+    a join (or grouping by day first) costs a sort or an index probe per row, which at 500,000
+    steps is most of the time budget on SQLite. The run covers every day a clock can start or
+    stop on, so no lookup falls outside it.
+    """
+
+    def __init__(self, dialect: str, calendar: WorkingCalendar, first: date, last: date) -> None:
+        if last < first:
+            raise ValueError("a day index needs last >= first")
+        self.dialect, self.first = dialect, first
+        length = (last - first).days + 1
+        ordinals, running = [], 0
+        for offset in range(length):
+            running += calendar.is_working_day(first + timedelta(days=offset))
+            ordinals.append(running)
+        self.ordinals = ordinals
+        self.last = last
+
+    @classmethod
+    def for_period(cls, session: Session, calendar: WorkingCalendar, now: datetime, period: Period) -> DayIndex:
+        """From the period's start (else the first acceptance) to well past today and the period's end."""
+        first = period.start
+        if first is None:
+            earliest = session.scalar(select(func.min(Case.accepted_at)))
+            first = local_day(earliest) if earliest is not None else local_day(now)
+        last = max(local_day(now), period.end or first, first) + timedelta(days=366)
+        return cls(session.get_bind().dialect.name, calendar, first - timedelta(days=31), last)
+
+    def day(self, column: Any) -> ColumnElement[int]:
+        """Position of the office-local day of `column` (a UTC timestamp) in the run."""
+        if self.dialect == "postgresql":
+            return cast(func.timezone(OFFICE_TZ.key, column), Date) - bindparam(None, self.first, type_=Date)
+        epoch_day = (self.first - _EPOCH).days
+        return (_unix_seconds(column) + _OFFSET_SECONDS) // 86400 - epoch_day
+
+    def ordinal(self, column: Any) -> ColumnElement[int]:
+        position = self.day(column)
+        if self.dialect == "postgresql":
+            array = Grouping(cast(bindparam(None, self.ordinals, type_=ARRAY(Integer)), ARRAY(Integer)))
+            return type_coerce(array, ARRAY(Integer))[position + 1]
+        blob = "".join(f"{n:0{ORDINAL_WIDTH}d}" for n in self.ordinals).encode("ascii")
+        return cast(func.substr(bindparam(None, blob, type_=LargeBinary), position * ORDINAL_WIDTH + 1, ORDINAL_WIDTH), Integer)
+
+    def working_days(self, start: Any, stop: Any, paused_days: Any) -> ColumnElement[int]:
+        """Handling time of a stopped clock: working days in (start day, stop day] minus paused days."""
+        return self.ordinal(stop) - self.ordinal(start) - paused_days
+
+    def same_day(self, a: Any, b: Any) -> ColumnElement[bool]:
+        return self.day(a) == self.day(b)
+
+    def month(self, column: Any) -> ColumnElement[str]:
+        """`YYYY-MM` of the office-local day of `column` (on SQLite looked up like the ordinals:
+        cheaper than formatting a date per row)."""
+        if self.dialect == "postgresql":
+            return func.to_char(func.timezone(OFFICE_TZ.key, column), "YYYY-MM")
+        months = "".join((self.first + timedelta(days=i)).strftime("%Y-%m") for i in range(len(self.ordinals)))
+        blob = bindparam(None, months.encode("ascii"), type_=LargeBinary)
+        return cast(func.substr(blob, self.day(column) * 7 + 1, 7), String)
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _sum_if(condition: ColumnElement[bool], value: ColumnElement[int]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def _running_late(clock: type[Clock] | Any, now: datetime) -> ColumnElement[bool]:
+    """A running clock showing red at `now` (a paused clock keeps the level it had: deadlines.level_of)."""
+    return and_(clock.stopped_at.is_(None), or_(
+        and_(clock.paused_since.is_(None), clock.due_at < now),
+        and_(clock.paused_since.is_not(None), clock.level == WarningLevel.RED),
+    ))
+
+
+# --- Performance: per department, per 一件事, per reviewer ---------------------------------------
+
+@dataclass(frozen=True)
+class Performance:
+    """One row of a league table. `cases` counts cases (一件事) or steps (departments, reviewers)."""
+
+    key: str
+    name: str
+    cases: int
+    completed: int
+    on_time: int
+    overdue: int
+    working_days: int  # summed over the measured ones
+    measured: int  # completed with a clock: the denominator of the on-time rate and the average
+    grade: Grade | None = None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.measured if self.measured else None
+
+    @property
+    def avg_working_days(self) -> float | None:
+        return self.working_days / self.measured if self.measured else None
+
+    def to_dict(self) -> dict[str, Any]:
+        rate, avg = self.on_time_rate, self.avg_working_days
+        return {"cases": self.cases, "completed": self.completed, "on_time": self.on_time, "measured": self.measured,
+                "on_time_rate": round(rate, 4) if rate is not None else None, "overdue": self.overdue,
+                "avg_working_days": round(avg, 2) if avg is not None else None,
+                "grade": self.grade.value if self.grade else None}
+
+
+def _graded(rows: list[Performance], thresholds: Mapping[str, float]) -> list[Performance]:
+    graded = [Performance(**{**asdict(r), "grade": grade_of(r.on_time_rate, thresholds)}) for r in rows]
+    # League order: best on-time rate first, then the quicker; units with nothing completed last.
+    return sorted(graded, key=lambda r: (r.on_time_rate is None, -(r.on_time_rate or 0), r.avg_working_days or 0, r.key))
+
+
+def department_performance(
+    session: Session, calendar: WorkingCalendar, now: datetime, period: Period = Period(),
+    department_ids: Sequence[int] | None = None, thresholds: Mapping[str, float] = DEFAULT_GRADE_THRESHOLDS,
+) -> list[Performance]:
+    """Each department's steps (环节, one per 事项 it handles in a case) started in the period, from
+    their step clocks; `cases` counts those steps."""
+    index = DayIndex.for_period(session, calendar, now, period)
+    k = Clock
+    done = k.stopped_at.is_not(None)
+    query = (
+        select(
+            k.department_id, func.count(), func.count(k.stopped_at),
+            _count_if(and_(done, k.stopped_at <= k.due_at)),
+            _count_if(or_(and_(done, k.stopped_at > k.due_at), _running_late(k, now))),
+            _sum_if(done, index.working_days(k.started_at, k.stopped_at, k.paused_days)),
+        )
+        .where(k.kind == ClockKind.TASK, k.department_id.is_not(None), *period.where(k.started_at))
+        .group_by(k.department_id)
+    )
+    if department_ids is not None:
+        query = query.where(k.department_id.in_(list(department_ids)))
+    figures = {row[0]: row[1:] for row in session.execute(query)}
+    departments = session.scalars(select(Department).order_by(Department.code))
+    rows = []
+    for d in departments:
+        if department_ids is None or d.id in department_ids:
+            cases, completed, on_time, overdue, days = (int(v) for v in figures.get(d.id, (0, 0, 0, 0, 0)))
+            rows.append(Performance(d.code, d.name, cases, completed, on_time, overdue, days, completed))
+    return _graded(rows, thresholds)
+
+
+def matter_performance(
+    session: Session, calendar: WorkingCalendar, now: datetime, period: Period = Period(),
+    thresholds: Mapping[str, float] = DEFAULT_GRADE_THRESHOLDS,
+) -> list[Performance]:
+    """Each 一件事: cases accepted in the period; timeliness from each case's promised clock (承诺时限)."""
+    index = DayIndex.for_period(session, calendar, now, period)
+    pd = ProcessDefinition
+    counts = session.execute(
+        select(pd.key, func.count(Case.id), func.count(Case.completed_at))
+        .join(pd, pd.id == Case.definition_id).where(*period.where(Case.accepted_at)).group_by(pd.key)
+    ).all()
+    k = Clock
+    done = k.stopped_at.is_not(None)
+    timeliness = {row[0]: row[1:] for row in session.execute(
+        select(pd.key, _count_if(and_(done, k.stopped_at <= k.due_at)),
+               _count_if(or_(and_(done, k.stopped_at > k.due_at), _running_late(k, now))),
+               _sum_if(done, index.working_days(k.started_at, k.stopped_at, k.paused_days)), func.count(k.stopped_at))
+        .join(Case, Case.id == k.case_id).join(pd, pd.id == Case.definition_id)
+        .where(k.kind == ClockKind.PROMISED, k.department_id.is_(None), k.element_id.is_(None), *period.where(k.started_at))
+        .group_by(pd.key)
+    )}
+    names = definition_names(session)
+    rows = []
+    for key, cases, concluded in counts:
+        # Rates are over the concluded cases that carry a promised clock; a 一件事 without one has none.
+        on_time, overdue, days, timed = (int(v) for v in timeliness.get(key, (0, 0, 0, 0)))
+        rows.append(Performance(key, names.get(key, key), int(cases), int(concluded), on_time, overdue, days, timed))
+    return _graded(rows, thresholds)
+
+
+def definition_names(session: Session) -> dict[str, str]:
+    """The name of each 一件事 as its latest version spells it."""
+    latest = select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version")).group_by(ProcessDefinition.key).subquery()
+    return dict(session.execute(select(ProcessDefinition.key, ProcessDefinition.name).join(
+        latest, and_(latest.c.key == ProcessDefinition.key, latest.c.version == ProcessDefinition.version))).all())
+
+
+def reviewer_performance(
+    session: Session, calendar: WorkingCalendar, now: datetime, period: Period = Period(),
+    department_ids: Sequence[int] | None = None, thresholds: Mapping[str, float] = DEFAULT_GRADE_THRESHOLDS,
+) -> list[Performance]:
+    """Each person's steps: the ones they finished (the task row that stopped the clock), plus the
+    ones claimed by them and still running. `cases` counts steps; `key` is the username."""
+    index = DayIndex.for_period(session, calendar, now, period)
+    t, k = Task, Clock
+    if department_ids is None:
+        department_ids = list(session.scalars(select(Department.id)))
+    # Naming the departments lets the databases reach the tasks through ix_tasks_department_state.
+    scope = [t.department_id.in_(list(department_ids))]
+    finished = {row[0]: row[1:] for row in session.execute(
+        select(t.completed_by_id, func.count(), _count_if(k.stopped_at <= k.due_at), _count_if(k.stopped_at > k.due_at),
+               func.coalesce(func.sum(index.working_days(k.started_at, k.stopped_at, k.paused_days)), 0))
+        .join(k, k.id == t.clock_id)
+        .where(t.state == TaskState.COMPLETED, t.completed_by_id.is_not(None), k.stopped_at == t.completed_at,
+               *scope, *period.where(k.started_at))
+        .group_by(t.completed_by_id)
+    )}
+    # Claimed steps are few: the period applies to the task row, so the database starts from them.
+    running = {row[0]: row[1:] for row in session.execute(
+        select(t.assignee_id, func.count(), _count_if(_running_late(k, now)))
+        .join(k, k.id == t.clock_id)
+        .where(t.state == TaskState.CLAIMED, t.assignee_id.is_not(None), *scope, *period.where(t.created_at))
+        .group_by(t.assignee_id)
+    )}
+    ids = set(finished) | set(running)
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    rows = []
+    for user_id in ids:
+        completed, on_time, late, days = finished.get(user_id, (0, 0, 0, 0))
+        claimed, claimed_late = running.get(user_id, (0, 0))
+        user = users[user_id]
+        rows.append(Performance(user.username, user.display_name, int(completed) + int(claimed), int(completed),
+                                int(on_time), int(late) + int(claimed_late), int(days), int(completed)))
+    return _graded(rows, thresholds)
+
+
+# --- 办件量 by month ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonthlyCount:
+    month: str  # YYYY-MM, office-local
+    key: str
+    name: str
+    cases: int
+
+
+def monthly_by_matter(session: Session, calendar: WorkingCalendar, now: datetime, period: Period = Period()) -> list[MonthlyCount]:
+    """办件量: cases accepted per month and 一件事."""
+    index = DayIndex.for_period(session, calendar, now, period)
+    month = index.month(Case.accepted_at).label("month")
+    rows = session.execute(
+        select(month, ProcessDefinition.key, func.count(Case.id))
+        .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+        .where(*period.where(Case.accepted_at)).group_by(month, ProcessDefinition.key).order_by(month, ProcessDefinition.key)
+    ).all()
+    names = definition_names(session)
+    return [MonthlyCount(m, key, names.get(key, key), int(n)) for m, key, n in rows]
+
+
+def monthly_by_department(
+    session: Session, calendar: WorkingCalendar, now: datetime, period: Period = Period(),
+    department_ids: Sequence[int] | None = None,
+) -> list[MonthlyCount]:
+    """办件量 per department: the steps (事项) it started, per month."""
+    index = DayIndex.for_period(session, calendar, now, period)
+    k = Clock
+    month = index.month(k.started_at).label("month")
+    query = (select(month, k.department_id, func.count())
+             .where(k.kind == ClockKind.TASK, k.department_id.is_not(None), *period.where(k.started_at))
+             .group_by(month, k.department_id).order_by(month, k.department_id))
+    if department_ids is not None:
+        query = query.where(k.department_id.in_(list(department_ids)))
+    departments = {d.id: d for d in session.scalars(select(Department))}
+    return [MonthlyCount(m, departments[d].code, departments[d].name, int(n)) for m, d, n in session.execute(query)]
+
+
+# --- 一次办 / 网上办 / 马上办 and 好差评 ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Ratio:
+    indicator: str
+    numerator: int
+    denominator: int
+
+    @property
+    def ratio(self) -> float | None:
+        return self.numerator / self.denominator if self.denominator else None
+
+    def to_dict(self) -> dict[str, Any]:
+        ratio = self.ratio
+        return {"indicator": self.indicator, "numerator": self.numerator, "denominator": self.denominator,
+                "ratio": round(ratio, 4) if ratio is not None else None}
+
+
+ONE_VISIT, ONLINE, ON_THE_SPOT = "one_visit", "online", "on_the_spot"
+RATED, RECTIFIED = "rated", "rectified"
+
+
+def channel_ratios(session: Session, calendar: WorkingCalendar, now: datetime, period: Period = Period()) -> list[Ratio]:
+    """一次办, 网上办 and 马上办 over the cases accepted in the period (see the module docstring)."""
+    index = DayIndex.for_period(session, calendar, now, period)
+    concluded = Case.completed_at.is_not(None)
+    total, online, concluded_n, one_visit, on_the_spot = session.execute(
+        select(func.count(Case.id), _count_if(Case.channel.in_([Channel.ONLINE, Channel.PARTNER])), func.count(Case.completed_at),
+               _count_if(and_(concluded, Case.visits <= 1)),
+               _count_if(and_(concluded, index.same_day(Case.accepted_at, Case.completed_at))))
+        .where(*period.where(Case.accepted_at))
+    ).one()
+    return [Ratio(ONE_VISIT, int(one_visit), int(concluded_n)), Ratio(ONLINE, int(online), int(total)),
+            Ratio(ON_THE_SPOT, int(on_the_spot), int(concluded_n))]
+
+
+def channel_counts(session: Session, period: Period = Period()) -> dict[str, int]:
+    """Cases per channel (window / online / partner), for the chart beside the ratios."""
+    counts = session.execute(
+        select(*(_count_if(Case.channel == channel) for channel in Channel)).where(*period.where(Case.accepted_at))
+    ).one()
+    return {str(channel): int(n) for channel, n in zip(Channel, counts)}
+
+
+def rating_ratios(session: Session, period: Period = Period()) -> list[Ratio]:
+    """主动评价率 and 差评整改率 over the cases accepted in the period."""
+    r = Rating
+    bad = r.level <= BAD_RATING_MAX
+    concluded, rated, bad_n, rectified = session.execute(
+        select(func.count(Case.id), func.count(r.id), _count_if(bad), _count_if(and_(bad, r.rectified_at.is_not(None))))
+        .select_from(Case).outerjoin(r, r.case_id == Case.id)
+        .where(Case.completed_at.is_not(None), *period.where(Case.accepted_at))
+    ).one()
+    return [Ratio(RATED, int(rated), int(concluded)), Ratio(RECTIFIED, int(rectified), int(bad_n))]
+
+
+def rating_levels(session: Session, period: Period = Period()) -> dict[int, int]:
+    """How many ratings of each level 1–5 the cases accepted in the period received."""
+    levels = range(1, 6)
+    counts = session.execute(
+        select(*(_count_if(Rating.level == level) for level in levels))
+        .select_from(Case).outerjoin(Rating, Rating.case_id == Case.id).where(*period.where(Case.accepted_at))
+    ).one()
+    return {level: int(n) for level, n in zip(levels, counts)}
