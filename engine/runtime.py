@@ -160,7 +160,9 @@ def sync_task_rows(
             time_limit_days=meta.get("time_limit_days"),
             created_at=now,
         )
-        if signer is not None:
+        if isinstance(signer, Department):
+            row.department = signer  # 联合会签 across departments: one instance per department
+        elif signer is not None:
             # 会签 / 或签 / 依次审批: each instance belongs to the person it was created for.
             row.assignee, row.state, row.claimed_at = signer, TaskState.CLAIMED, now
             if signer.department is not None:
@@ -183,14 +185,16 @@ def multi_instance_of(spiff_task: SpiffTask) -> Any | None:
     return spec if spec is not None and getattr(spec, "task_spec", None) == spiff_task.task_spec.name else None
 
 
-def instance_signer(session: Session, spiff_task: SpiffTask) -> User | None:
-    """The user a multi-instance task was created for: its element variable holds a username."""
+def instance_signer(session: Session, spiff_task: SpiffTask) -> User | Department | None:
+    """Who a multi-instance task was created for: its element variable holds a username (that
+    person signs) or a department code (any reviewer of that department signs)."""
     spec = multi_instance_of(spiff_task)
     variable = getattr(getattr(spec, "output_item", None), "bpmn_id", None)
-    username = spiff_task.data.get(variable) if variable else None
-    if not isinstance(username, str):
+    name = spiff_task.data.get(variable) if variable else None
+    if not isinstance(name, str):
         return None
-    return session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    user = session.scalar(select(User).where(User.username == name, User.active.is_(True)))
+    return user or session.scalar(select(Department).where(Department.code == name))
 
 
 def instance_counts(spiff_task: SpiffTask, approving: bool) -> dict[str, int]:

@@ -121,7 +121,8 @@ def complete_task(
     if task.kind == TaskKind.REVIEW:
         reviews = dict(spiff_task.data.get("reviews") or {})
         # Instances of a 会签 share an element id, so each signer's review gets its own key.
-        key = f"{task.element_id}:{task.assignee.username}" if multi_instance_of(spiff_task) and task.assignee else task.element_id
+        signer = task.assignee.username if task.assignee else task.department.code
+        key = f"{task.element_id}:{signer}" if multi_instance_of(spiff_task) else task.element_id
         reviews[key] = {"outcome": outcome, "opinion": opinion, "department": task.department.code}
         values.update(outcome=outcome, opinion=opinion, reviews=reviews)
         values.update(instance_counts(spiff_task, outcome == Outcome.APPROVE))

@@ -1,6 +1,6 @@
 """One 我要开网吧 case in the browser, from the applicant's files to the applicant's rating:
 intake with an upload → 退回补正 → resubmission at the window → every department approves →
-(转办, 会签) → delivery by EMS → the applicant follows the case and rates it on the public page."""
+delivery by EMS (转办 and 会签 are walked in test_full_journey.py) → the applicant follows the case and rates it on the public page."""
 from __future__ import annotations
 
 import re
@@ -68,8 +68,6 @@ def test_applicant_journey_from_upload_to_rating(page) -> None:
     # every department approves (market reviews the resubmission)
     for reviewer in ("market", "fire", "police", "culture"):
         decide(page, reviewer, number, "approve", f"{reviewer} 同意")
-
-    # >>> 转办 and 会签 (lead: insert the transfer and countersign steps here, before delivery) <<<
 
     # 一窗出件 by free EMS mail with a tracking number
     sign_in(page, "window")
