@@ -246,11 +246,22 @@ def render(rows: list[list[str]]) -> str:
 # ---------------------------------------------------------------- orchestration
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured and how many files differ from it (the engine is edited while benches run)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    changed = [line for line in git("status", "--porcelain", "--", "engine", "web", "migrations").splitlines() if line]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_engine_web_files": len(changed)}
+
+
 def main() -> int:
     cfg = QUICK if os.environ.get("BENCH_QUICK") == "1" else FULL
     started = time.perf_counter()
     res: dict[str, Any] = {
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": cfg.quick,
+        "code": code_version(),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "loadavg_start": os.getloadavg(),
                     "calibration_ms": {"start": calibration_ms()}},
         "engine": {}, "scale": {}, "errors": {}, "section_seconds": {},
@@ -340,7 +351,8 @@ def main() -> int:
     RESULTS.write_text(json.dumps(res, indent=2, ensure_ascii=False, default=str))
     title = "yijianshi benchmark" + (" (BENCH_QUICK=1: small counts, not numbers to quote)" if cfg.quick else "")
     calib = list(res["machine"]["calibration_ms"].values())
-    print(f"{title} — {res['started_at']}, {res['runtime_s']:.0f} s, "
+    print(f"{title} — commit {res['code']['commit']} (+{res['code']['uncommitted_engine_web_files']} uncommitted "
+          f"engine/web files), {res['started_at']}, {res['runtime_s']:.0f} s, "
           f"load average {res['machine']['loadavg_start'][0]:.2f} → {res['machine']['loadavg_end'][0]:.2f}, "
           f"calibration loop {min(calib):.0f}–{max(calib):.0f} ms (same on a quiet machine = no interference)")
     print(render(rows))

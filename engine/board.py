@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from engine import history
 from engine.calendar import WorkingCalendar
@@ -28,9 +28,10 @@ from engine.permissions import belongs_to_department, require, sees_every_depart
 from engine.prediction import NO_PREDICTION, Prediction, StepHistory, StepKey, predict_cases
 from engine.runtime import get_task, task_is_open
 from engine.stats import Period
-from engine.vocab import OPEN_TASK_STATES, WARNING_RANK, Channel, ClockKind, Role, TaskState, WarningLevel
+from engine.vocab import OPEN_TASK_STATES, WARNING_RANK, CaseStatus, Channel, ClockKind, Role, TaskState, WarningLevel
 
 MAX_ROWS = 50_000  # an export's ceiling; the page shows one page of it
+CONCLUDED = (CaseStatus.COMPLETED, CaseStatus.REJECTED)
 DEPARTMENT_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD)
 
 
@@ -126,9 +127,8 @@ class DepartmentLoad:
                    default=WarningLevel.NORMAL)
 
 
-def warning_level(now: datetime) -> ColumnElement[str]:
-    """`deadlines.level_of` in SQL, for a task's clock (none: normal; paused: the level it had)."""
-    k = Clock
+def warning_level(now: datetime, k: Any = Clock) -> ColumnElement[str]:
+    """`deadlines.level_of` in SQL, for a running clock (none: normal; paused: the level it had)."""
     return case(
         (k.id.is_(None), WarningLevel.NORMAL.value),
         (k.paused_since.is_not(None), k.level),
@@ -152,27 +152,33 @@ def visible_department_ids(session: Session, actor: User, department: str | None
     return [actor.department_id]  # type: ignore[list-item]
 
 
-def _filtered(query: Select[Any], session: Session, filters: BoardFilter, department_ids: Sequence[int]) -> Select[Any]:
-    """The open tasks of `department_ids` that match every filter but the warning level."""
-    # Naming every department lets both databases find open tasks through ix_tasks_department_state
-    # (department_id, state) instead of reading all tasks.
-    query = query.where(Task.department_id.in_(list(department_ids)), Task.state.in_(OPEN_TASK_STATES))
-    if filters.definition:
-        query = query.where(ProcessDefinition.key == filters.definition)
+def _open_tasks(session: Session, filters: BoardFilter, department_ids: Sequence[int]) -> Any:
+    """The open tasks of `department_ids` (and of the assignee filtered on), as a materialized CTE.
+
+    Naming every department lets both databases find open tasks through ix_tasks_department_state
+    (department_id, state) instead of reading all tasks; MATERIALIZED keeps it that way: left to
+    itself SQLite may start from the 一件事 and walk every case of it instead.
+    """
+    query = select(Task.id, Task.name, Task.state, Task.case_id, Task.department_id, Task.assignee_id, Task.clock_id).where(
+        Task.department_id.in_(list(department_ids)), Task.state.in_(OPEN_TASK_STATES))
     if filters.assignee:
         user_id = session.scalar(select(User.id).where(User.username == filters.assignee))
         if user_id is None:
             raise NotFound(f"no user '{filters.assignee}'")
         query = query.where(Task.assignee_id == user_id)
+    return query.cte("open_tasks").prefix_with("MATERIALIZED")
+
+
+def _joined(tasks: Any, filters: BoardFilter, *columns: Any) -> Select[Any]:
+    """`columns` of the open tasks with their case, 一件事 and clock, narrowed by the other filters."""
+    query = (select(*columns).select_from(tasks).join(Case, Case.id == tasks.c.case_id)
+             .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+             .outerjoin(Clock, Clock.id == tasks.c.clock_id))
+    if filters.definition:
+        query = query.where(ProcessDefinition.key == filters.definition)
     if filters.channel:
         query = query.where(Case.channel == filters.channel)
     return query.where(*filters.period.where(Case.accepted_at))
-
-
-def _joined(*columns: Any) -> Select[Any]:
-    return (select(*columns).select_from(Task).join(Case, Case.id == Task.case_id)
-            .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
-            .outerjoin(Clock, Clock.id == Task.clock_id))
 
 
 def remaining_working_days(due_at: datetime | None, calendar: WorkingCalendar, today: date) -> int | None:
@@ -190,16 +196,17 @@ def board_rows(
     """One page of open tasks, most urgent first (or last), with their case's prediction; and the total."""
     department_ids = visible_department_ids(session, actor, filters.department)
     level = warning_level(now).label("warning")
-    query = _filtered(_joined(
-        Task.id, Task.name, Task.state, Task.case_id, Case.number, ProcessDefinition.key, ProcessDefinition.name,
-        Task.department_id, Task.assignee_id, Case.channel, Case.accepted_at, Clock.due_at, level,
+    t = _open_tasks(session, filters, department_ids)
+    query = _joined(
+        t, filters, t.c.id, t.c.name, t.c.state, t.c.case_id, Case.number, ProcessDefinition.key, ProcessDefinition.name,
+        t.c.department_id, t.c.assignee_id, Case.channel, Case.accepted_at, Clock.due_at, level,
         Clock.paused_since.is_not(None),
-    ), session, filters, department_ids)
+    )
     if filters.warnings:
         query = query.where(level.in_(filters.warnings))
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     due = Clock.due_at.desc() if filters.descending else Clock.due_at
-    page = session.execute(query.order_by(Clock.due_at.is_(None), due, Task.id).limit(min(limit, MAX_ROWS)).offset(offset)).all()
+    page = session.execute(query.order_by(Clock.due_at.is_(None), due, t.c.id).limit(min(limit, MAX_ROWS)).offset(offset)).all()
     departments = {d.id: d for d in session.scalars(select(Department))}
     assignees = {r[8] for r in page if r[8] is not None}
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(assignees)))} if assignees else {}
@@ -222,9 +229,10 @@ def department_loads(session: Session, actor: User, now: datetime, filters: Boar
     department_ids = visible_department_ids(session, actor, None if sees_every_department(actor) else filters.department)
     level = warning_level(now).label("warning")
     counts: dict[int, dict[str, int]] = {}
+    unfiltered = replace(filters, department=None)
+    t = _open_tasks(session, unfiltered, department_ids)
     for department_id, warning, n in session.execute(
-        _filtered(_joined(Task.department_id, level, func.count()), session, replace(filters, department=None), department_ids)
-        .group_by(Task.department_id, level)
+        _joined(t, unfiltered, t.c.department_id, level, func.count()).group_by(t.c.department_id, level)
     ):
         counts.setdefault(department_id, dict.fromkeys(WarningLevel, 0))[WarningLevel(warning)] += n
     departments = session.scalars(select(Department).where(Department.id.in_(department_ids)).order_by(Department.code))
@@ -262,17 +270,17 @@ def open_cases(
     """Open cases with an open task matching the filters, by their promised (承诺) due date, each with
     its predicted completion; `predicted_late_only` keeps those predicted to miss their promise."""
     department_ids = visible_department_ids(session, actor, filters.department)
-    matching = _filtered(_joined(Task.case_id), session, filters, department_ids)
+    t = _open_tasks(session, filters, department_ids)
+    matching = _joined(t, filters, t.c.case_id)
     if filters.warnings:
         matching = matching.where(warning_level(now).in_(filters.warnings))
-    promised = select(Clock.case_id, Clock.due_at, warning_level(now).label("warning")).where(
-        Clock.kind == ClockKind.PROMISED).subquery()
+    promised = aliased(Clock)
     query = (select(Case.id, Case.number, ProcessDefinition.key, ProcessDefinition.name, Case.channel, Case.accepted_at,
-                    promised.c.due_at, promised.c.warning)
+                    promised.due_at, warning_level(now, promised))
              .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
-             .outerjoin(promised, promised.c.case_id == Case.id)
+             .outerjoin(promised, and_(promised.case_id == Case.id, promised.kind == ClockKind.PROMISED))
              .where(Case.id.in_(matching.distinct())))
-    order = (promised.c.due_at.is_(None), promised.c.due_at.desc() if filters.descending else promised.c.due_at, Case.id)
+    order = (promised.due_at.is_(None), promised.due_at.desc() if filters.descending else promised.due_at, Case.id)
     today = local_day(now)
     if predicted_late_only:
         candidates = session.execute(query.order_by(*order).limit(MAX_ROWS)).all()
@@ -287,6 +295,26 @@ def open_cases(
                      remaining_working_days(due_at, calendar, today), warning or WarningLevel.NORMAL.value,
                      predictions.get(case_id, NO_PREDICTION))
             for case_id, number, key, name, channel, accepted_at, due_at, warning in page], total
+
+
+@dataclass(frozen=True)
+class ConcludedCase:
+    case_id: int
+    number: str
+    definition_name: str
+    status: str
+    completed_at: datetime | None
+
+
+def latest_concluded(session: Session, actor: User, limit: int = 10) -> list[ConcludedCase]:
+    """The latest concluded cases the actor may see (newest first by number), to open their case file."""
+    department_ids = visible_department_ids(session, actor)
+    query = (select(Case.id, Case.number, ProcessDefinition.name, Case.status, Case.completed_at)
+             .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+             .where(Case.status.in_(CONCLUDED)).order_by(Case.id.desc()).limit(limit))
+    if not sees_every_department(actor):
+        query = query.where(exists().where(Task.case_id == Case.id, Task.department_id.in_(department_ids)))
+    return [ConcludedCase(*row) for row in session.execute(query)]
 
 
 # --- Reassigning ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
-from engine.definitions import deploy_definition
+from engine.definitions import content_digest, deploy_definition
 from engine.directory import create_department
 from engine.errors import InvalidInput
 from engine.models import Department, ProcessDefinition
@@ -43,6 +43,14 @@ def deploy_processes(session: Session, clock: Clock, processes_dir: Path = PROCE
     catalog = load_catalog(processes_dir)
     reports = []
     for path in sorted(processes_dir.glob("*.bpmn")):
+        # A file already deployed in this exact form stays put, even when analysts have deployed
+        # newer versions from the designer since: start-up must not undo their work.
+        digest = content_digest(path.read_text(encoding="utf-8"), catalog.get(path.stem))
+        known = session.scalar(select(ProcessDefinition).where(
+            ProcessDefinition.key == path.stem, ProcessDefinition.sha256 == digest))
+        if known is not None:
+            reports.append(DeployReport(known.key, known.version, False))
+            continue
         definition, created = deploy_definition(
             session, clock, path.read_bytes(), catalog=catalog.get(path.stem),
             comment=f"deployed from processes/{path.name}", filename=path.name,

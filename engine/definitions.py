@@ -33,9 +33,9 @@ def deploy_definition(
         text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
     except UnicodeDecodeError:
         raise BpmnInvalid([ElementProblem(None, "the file is not UTF-8 text; save it as UTF-8", filename)]) from None
-    task_catalog = _resolve_tasks(session, parsed, filename)
+    task_catalog = resolve_tasks(session, parsed, filename)
     full_catalog = {**(catalog or {}), "tasks": task_catalog}
-    digest = _content_digest(text, catalog)
+    digest = content_digest(text, catalog)
     latest = latest_definition(session, parsed.key, required=False)
     if latest is not None and latest.sha256 == digest:
         return latest, False
@@ -55,14 +55,14 @@ def deploy_definition(
     return definition, True
 
 
-def _content_digest(text: str, catalog: dict[str, Any] | None) -> str:
+def content_digest(text: str, catalog: dict[str, Any] | None) -> str:
     h = hashlib.sha256(text.encode("utf-8"))
     if catalog:
         h.update(json.dumps(catalog, sort_keys=True, ensure_ascii=False).encode("utf-8"))
     return h.hexdigest()
 
 
-def _resolve_tasks(session: Session, parsed: ParsedDefinition, filename: str | None) -> dict[str, dict[str, Any]]:
+def resolve_tasks(session: Session, parsed: ParsedDefinition, filename: str | None) -> dict[str, dict[str, Any]]:
     """Map every user task to a department code; unknown lanes fail the deploy, naming the task."""
     departments = list(session.scalars(select(Department)))
     by_name = {d.name: d.code for d in departments} | {d.code: d.code for d in departments}

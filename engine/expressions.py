@@ -90,9 +90,7 @@ def simple_expression(text: str) -> str:
         raise NotConvertible(f"'{text}' is not a valid expression") from None
     for node in ast.walk(tree):
         if not isinstance(node, _SIMPLE_NODES):
-            raise NotConvertible(f"'{text}' uses {type(node).__name__}, which only simple comparisons may not")
-        if isinstance(node, ast.Call):  # pragma: no cover - excluded by _SIMPLE_NODES
-            raise NotConvertible("function calls cannot be converted")
+            raise NotConvertible(f"'{text}' uses {type(node).__name__}; only names, literals, comparisons and and/or/not convert")
     try:
         check_source(source, "eval")
     except ScriptRejected as err:

@@ -79,7 +79,8 @@ class SpecCache:
     def get(self, definition: ProcessDefinition) -> ParsedDefinition:
         parsed = self._parsed.get(definition.sha256)
         if parsed is None:
-            parsed = parse_definition(definition.bpmn_xml, f"{definition.key} v{definition.version}")
+            # No lint: a rule added later must never stop running cases from loading.
+            parsed = parse_definition(definition.bpmn_xml, f"{definition.key} v{definition.version}", lint=False)
             with self._lock:
                 parsed = self._parsed.setdefault(definition.sha256, parsed)
         return parsed

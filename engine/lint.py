@@ -84,9 +84,6 @@ class Graph:
     nodes: dict[str, Node]
     flows: dict[str, etree._Element]
 
-    def targets(self, node_id: str) -> list[str]:
-        return [self.flows[f].get("targetRef") or "" for f in self.nodes[node_id].outgoing]
-
 
 def structural_problems(root: etree._Element, origin: dict[str, str], filename: str | None = None) -> Findings:
     found = Findings()

@@ -20,7 +20,7 @@ from engine.bpmn import ParsedDefinition
 from engine.calendar import OFFICE_CUTOFF, OFFICE_TZ, WorkingCalendar, to_office_time
 from engine.calendar_store import load_calendar
 from engine.clock import Clock, FrozenClock
-from engine.definitions import _resolve_tasks
+from engine.definitions import resolve_tasks
 from engine.errors import BpmnInvalid, InvalidInput
 from engine.forms import form_values
 from engine.instances import new_workflow, spec_cache
@@ -102,7 +102,7 @@ def simulate_flow(
         assert parsed is not None
         if parsed.key != key:
             raise InvalidInput(f"the draft's process id is '{parsed.key}', not '{key}'")
-        departments = {k: v["department"] for k, v in _resolve_tasks(session, parsed, None).items()}
+        departments = {k: v["department"] for k, v in resolve_tasks(session, parsed, None).items()}
         promised = catalog_for(session, parsed).get("promised_days")
     else:
         definition = version_or_latest(session, key, version)

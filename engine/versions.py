@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.bpmn import ParsedDefinition, parse_definition, parse_xml_safely
 from engine.clock import Clock
 from engine.directory import WINDOW_DEPARTMENT
-from engine.definitions import _resolve_tasks, definition_version, deploy_definition, latest_definition
+from engine.definitions import resolve_tasks, definition_version, deploy_definition, latest_definition
 from engine.errors import BpmnInvalid, ElementProblem, InvalidInput, NotFound
 from engine.lint import FLOW_NODES, limit_problems
 from engine.modeler_compat import TIMER_TAGS, bpmn, camunda, local, properties_of
@@ -55,7 +55,7 @@ def validate_definition(session: Session, xml: bytes | str, filename: str | None
         return Validation(None, list(err.problems), list(err.warnings))
     result = Validation(parsed.key, warnings=list(parsed.warnings), parsed=parsed)
     try:
-        resolved = _resolve_tasks(session, parsed, filename)
+        resolved = resolve_tasks(session, parsed, filename)
     except BpmnInvalid as err:
         result.errors.extend(err.problems)
         resolved = {}

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, make_response, request
 from engine.calendar_store import load_calendar
 from engine.cases import accept_case, get_case, tasks_of
 from engine.deadlines import case_clocks, case_warning, clock_status
-from engine.definitions import deploy_definition, list_latest_definitions
+from engine.definitions import list_latest_definitions
 from engine.directory import create_department, create_user, list_departments
 from engine.errors import InvalidInput
 from engine.history import events_of
@@ -18,6 +18,7 @@ from engine.permissions import may_administer, may_deploy_definitions, require
 from engine.operations import tasks_in_view
 from engine.tasks import claim_task, complete_task, list_tasks
 from engine.tokens import create_token, list_tokens, revoke_token
+from engine.versions import deploy_version
 from engine.suspensions import clock_events
 from engine.vocab import Channel, WarningLevel
 from web.auth import user_from_api_credentials
@@ -175,9 +176,10 @@ def definitions() -> Any:
 @authenticated
 def deploy() -> Any:
     require(may_deploy_definitions(g.user), "only analysts and administrators deploy definitions")
-    definition, created = deploy_definition(db_session(), clock(), request.get_data(), g.user,
-                                            comment=request.args.get("comment", ""))
-    return jsonify({"key": definition.key, "version": definition.version, "created": created}), 201 if created else 200
+    definition, created, warnings = deploy_version(db_session(), clock(), request.get_data(), g.user,
+                                                   comment=request.args.get("comment", ""))
+    return jsonify({"key": definition.key, "version": definition.version, "created": created,
+                    "warnings": [w.to_dict() for w in warnings]}), 201 if created else 200
 
 
 @bp.post("/cases")

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from engine.board import (
-    MAX_ROWS, BoardFilter, board_rows, department_loads, open_cases, reassign_candidates, reassign_task,
+    MAX_ROWS, BoardFilter, board_rows, department_loads, latest_concluded, open_cases, reassign_candidates, reassign_task,
     visible_department_ids,
 )
 from engine.calendar_store import load_calendar
@@ -171,6 +171,7 @@ def board() -> Any:
     return render_template(
         "supervisor/board.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), view=view,
         filters=filters, late_only=late_only, loads=loads, candidates=candidates,
+        concluded=latest_concluded(session, g.user) if view == "tasks" and page == 1 else [],
         may_supervise=g.user.has_role(Role.SUPERVISOR, Role.ADMIN),
         may_reassign_here=g.user.has_role(Role.SUPERVISOR, Role.ADMIN, Role.DEPARTMENT_HEAD),
         **_choices(visible_department_ids(session, g.user)),

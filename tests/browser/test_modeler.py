@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from engine.cases import accept_case
 from engine.db import Database
+from engine.definitions import latest_definition
+from engine.instances import spec_cache
 from engine.models import Case, Task, User
 from engine.versions import validate_definition
 from tests.browser.conftest import sign_in
@@ -172,13 +174,24 @@ def test_a_new_flow_from_the_template_deploys(page, db) -> None:
     page.check("#template-form input[value=culture]")
     page.click("#template-form button[type=submit]")
     page.wait_for_selector('.djs-element[data-element-id="review_culture"]')
+    # A timer on the fire review (as the palette would attach it), its duration set in working days.
+    page.evaluate("""() => {
+      const m = window.yjsDesigner.modeler, registry = m.get('elementRegistry'), host = registry.get('review_fire');
+      const timer = m.get('elementFactory').createShape({type: 'bpmn:BoundaryEvent', eventDefinitionType: 'bpmn:TimerEventDefinition'});
+      const shape = m.get('modeling').createShape(timer, {x: host.x + host.width, y: host.y + host.height}, host, {attach: true});
+      m.get('modeling').updateProperties(shape, {id: 'fire_late', cancelActivity: false});
+    }""")
+    select_element(page, "fire_late")
+    page.fill("#prop-workingDays", "3")
+    page.press("#prop-workingDays", "Tab")
+    assert page.input_value("#prop-timeDuration") == "P3D"
     page.click("#deploy")
     page.wait_for_selector("#designer[data-deployed='1']")
     with db.reader.begin() as s:
-        from engine.definitions import latest_definition
-
         definition = latest_definition(s, "kaiguan")
         assert definition.catalog["promised_days"] == 10
         assert {t["department"] for t in definition.catalog["tasks"].values()} == {"window", "fire", "culture"}
+        late = spec_cache.get(definition).spec.task_specs["fire_late"]
+        assert late.extensions == {"workingDays": "3"} and late.event_definition.expression == '"P3D"'
     assert page.evaluate("window.__cspViolations") == []
     assert problems == []

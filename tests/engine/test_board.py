@@ -117,7 +117,7 @@ def test_the_sql_warning_level_matches_the_engine(session, world) -> None:
         for k, level in session.execute(query):
             assert level == level_of(k, moment), (k.element_id, moment)
             seen.add(level)
-    assert seen == {"normal", "notice", "yellow", "red"}
+    assert seen == {"normal", "yellow", "red"}  # with the default policy notice and yellow coincide here
 
 
 def test_reassign_within_the_department(session, clock, world) -> None:

@@ -62,3 +62,14 @@ def test_parallel_flows_fan_out_to_several_departments(session, clock, demo) -> 
     case = accept_case(session, clock, demo["window"], "wangba", {"name": "测试申请人"}, {})
     assert sorted(t.department.code for t in tasks_of(session, case) if t.state == "open") == ["culture", "fire", "market", "police"]
     assert {t.department.code for t in list_tasks(session, demo["fire"], state="open")} == {"fire"}
+
+
+def test_start_up_does_not_undo_a_version_an_analyst_deployed(session, clock, demo) -> None:
+    from engine.definitions import deploy_definition, latest_definition
+
+    xml = (PROCESSES_DIR / "wangba.bpmn").read_bytes().replace(b'value="8"', b'value="9"', 1)
+    analysts, created = deploy_definition(session, clock, xml, comment="designer")
+    assert created and analysts.version == 2
+    reports = {r.key: r for r in deploy_processes(session, clock)}
+    assert not reports["wangba"].created and reports["wangba"].version == 1
+    assert latest_definition(session, "wangba").version == 2

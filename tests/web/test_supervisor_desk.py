@@ -36,6 +36,7 @@ def test_board_page_shows_open_tasks_with_drill_down(client, world) -> None:
     assert f'href="/cases/{world["D"]}"' in page
     assert 'id="department-view"' in page and 'class="dept-block level-red' in page
     assert "<script>" not in page  # CSP: no inline scripts; the charts read JSON data blocks
+    assert f'href="/cases/{world["E"]}"' in page.split('id="latest-concluded"')[1]  # drill down to a concluded case
     only_gamma = client.get("/supervisor/?department=gamma").get_data(as_text=True)
     assert only_gamma.count('data-task="') == 1 and 'data-department="gamma"' in only_gamma
     cases = client.get("/supervisor/?view=cases&predicted=late").get_data(as_text=True)

@@ -273,6 +273,8 @@
           if (/^\d+$/.test(value) && Number(value) > 0) {
             var expression = moddle.create('bpmn:FormalExpression', { body: 'P' + Number(value) + 'D' });
             modeling.updateModdleProperties(element, definition, { timeDuration: expression, timeDate: undefined, timeCycle: undefined });
+            var shown = container.querySelector('#prop-timeDuration');
+            if (shown) { shown.value = expression.body; }
           }
         }),
         input('timeDuration', t('duration'), duration ? duration.body : '', {}, function (value) {
