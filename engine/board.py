@@ -65,6 +65,10 @@ class BoardFilter:
                    channel, warnings, Period.parse(args.get("from"), args.get("to")), sort == "-remaining")
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 @dataclass(frozen=True)
 class BoardRow:
     task_id: int
@@ -87,14 +91,13 @@ class BoardRow:
     prediction: Prediction = NO_PREDICTION
 
     def to_dict(self) -> dict[str, Any]:
-        iso = lambda v: v.isoformat() if v is not None else None  # noqa: E731
         return {
             "id": self.task_id, "name": self.task_name, "state": self.state, "case_id": self.case_id,
             "case_number": self.case_number, "definition": self.definition, "definition_name": self.definition_name,
             "department": self.department, "department_name": self.department_name, "assignee": self.assignee,
-            "channel": self.channel, "accepted_at": iso(self.accepted_at), "due_at": iso(self.due_at),
+            "channel": self.channel, "accepted_at": _iso(self.accepted_at), "due_at": _iso(self.due_at),
             "remaining_working_days": self.remaining_working_days, "warning": self.warning, "paused": self.paused,
-            "predicted_completion": iso(self.prediction.predicted_completion),
+            "predicted_completion": _iso(self.prediction.predicted_completion),
             "bottleneck_department": self.prediction.bottleneck_department,
             "misses_promise": self.prediction.misses_promise, "url": f"/cases/{self.case_id}",
         }
@@ -253,11 +256,10 @@ class OpenCase:
     prediction: Prediction
 
     def to_dict(self) -> dict[str, Any]:
-        iso = lambda v: v.isoformat() if v is not None else None  # noqa: E731
         return {"id": self.case_id, "number": self.number, "definition": self.definition,
-                "definition_name": self.definition_name, "channel": self.channel, "accepted_at": iso(self.accepted_at),
-                "promised_due_at": iso(self.promised_due_at), "remaining_working_days": self.remaining_working_days,
-                "warning": self.warning, "predicted_completion": iso(self.prediction.predicted_completion),
+                "definition_name": self.definition_name, "channel": self.channel, "accepted_at": _iso(self.accepted_at),
+                "promised_due_at": _iso(self.promised_due_at), "remaining_working_days": self.remaining_working_days,
+                "warning": self.warning, "predicted_completion": _iso(self.prediction.predicted_completion),
                 "bottleneck_department": self.prediction.bottleneck_department,
                 "misses_promise": self.prediction.misses_promise, "url": f"/cases/{self.case_id}"}
 

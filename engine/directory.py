@@ -19,7 +19,11 @@ from engine.vocab import Role
 WINDOW_DEPARTMENT = "window"
 """Code of the comprehensive window (综合窗口); the applicant's lane is handled here too."""
 
-_CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+DEPARTMENT_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{2,80}$"
+MIN_PASSWORD = 6
+_CODE_RE = re.compile(DEPARTMENT_CODE_PATTERN)
+MAX_NAME = 120  # department names and users' display names
 # scrypt parameters: 16 MiB of memory per hash keeps brute force costly and a login under 100 ms.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
@@ -78,8 +82,8 @@ def create_department(session: Session, clock: Clock, code: str, name: str) -> D
     code, name = (code or "").strip(), (name or "").strip()
     if not _CODE_RE.match(code):
         raise InvalidInput("department code must be 2–40 lowercase letters, digits or '_', starting with a letter")
-    if not name:
-        raise InvalidInput("department name is required")
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput(f"department name is required, at most {MAX_NAME} characters")
     if session.scalar(select(Department).where((Department.code == code) | (Department.name == name))):
         raise Conflict(f"a department with code '{code}' or name '{name}' already exists")
     department = Department(code=code, name=name, created_at=clock.now())
@@ -109,13 +113,16 @@ def create_user(
     display_name: str | None = None,
 ) -> User:
     username = (username or "").strip()
-    if not re.match(r"^[A-Za-z0-9_.-]{2,80}$", username):
+    if not re.match(USERNAME_PATTERN, username):
         raise InvalidInput("username must be 2–80 letters, digits, '.', '_' or '-'")
-    if not password or len(password) < 6:
-        raise InvalidInput("password must have at least 6 characters")
+    if not password or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD} characters")
     unknown = [r for r in roles if r not in Role.__members__.values()]
     if unknown or not roles:
         raise InvalidInput(f"roles must be a non-empty list of {', '.join(Role)}; unknown: {', '.join(unknown) or '-'}")
+    display_name = (display_name or "").strip() or None
+    if display_name is not None and len(display_name) > MAX_NAME:
+        raise InvalidInput(f"display name must be at most {MAX_NAME} characters")
     department = department_by_code(session, department_code) if department_code else None
     needs_department = {Role.REVIEWER, Role.DEPARTMENT_HEAD, Role.WINDOW}
     if department is None and needs_department.intersection(roles):

@@ -14,7 +14,8 @@ from engine.errors import InvalidInput
 from engine.intake import supervising_department
 from engine.models import Case, Department, SupervisionFeedItem, Task, User
 from engine.permissions import sees_every_department
-from engine.progress import current_reviews, mask_name
+from engine.privacy import mask_name
+from engine.progress import current_reviews
 from engine.vocab import CaseStatus, TaskState
 
 

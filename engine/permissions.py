@@ -32,6 +32,11 @@ def may_deploy_definitions(user: User) -> bool:
     return user.has_role(Role.ANALYST, Role.ADMIN)
 
 
+def may_see_personal_data(user: User) -> bool:
+    """The applicant's phone and ID number: the window contacts the applicant, administrators correct records."""
+    return user.has_role(Role.WINDOW, Role.ADMIN)
+
+
 def may_administer(user: User) -> bool:
     return user.has_role(Role.ADMIN)
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import Case, MissingMaterial, Rating, Task
+from engine.privacy import mask_id_number, mask_name, mask_phone
 from engine.vocab import OPEN_TASK_STATES, CaseStatus, Outcome, TaskKind, TaskState
 
 MAX_NUMBER = 40
@@ -63,34 +64,6 @@ class Progress:
     tracking_number: str | None
     rating: int | None
     may_rate: bool
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳娜娜 → 欧**娜: the first (and for three or more characters the last) kept."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """13800138000 → 138****8000."""
-    if not phone:
-        return None
-    if len(phone) < 8:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def mask_id_number(id_number: str | None) -> str | None:
-    """An ID or credit code keeps its first and last four characters: 1101**********1234."""
-    if not id_number:
-        return None
-    if len(id_number) < 10:
-        return "*" * len(id_number)
-    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
 
 
 def find_case(session: Session, number: str | None, code: str | None) -> Case | None:

@@ -33,3 +33,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+# Ids (and other Integer columns) are 32-bit on PostgreSQL: a larger number names no row.
+MAX_ROW_ID = 2**31 - 1

@@ -21,6 +21,7 @@ from engine.errors import BpmnInvalid, ElementProblem, InvalidInput, NotFound
 from engine.lint import FLOW_NODES, limit_problems
 from engine.modeler_compat import TIMER_TAGS, bpmn, camunda, local, properties_of
 from engine.models import Case, ProcessDefinition, User
+from engine.types import MAX_ROW_ID
 from engine.vocab import CaseStatus, TaskKind
 
 CATALOG_PROPERTIES = (("promisedDays", "promised_days"), ("statutoryDays", "statutory_days"))
@@ -232,9 +233,11 @@ def require_versions(from_version: Any, to_version: Any) -> tuple[int, int]:
     """Parse the two version numbers of a diff or migration request."""
     try:
         a, b = int(from_version), int(to_version)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidInput("from and to must be version numbers") from None
     if a < 1 or b < 1:
         raise InvalidInput("versions start at 1")
+    if a > MAX_ROW_ID or b > MAX_ROW_ID:
+        raise InvalidInput("no definition has that many versions")
     return a, b
 

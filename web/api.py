@@ -1,4 +1,8 @@
-"""The JSON API (`/api/v1`): HTTP Basic with a user's credentials; errors as {"error": "..."}."""
+"""The JSON API (`/api/v1`): HTTP Basic with a user's credentials; errors as {"error": "..."}.
+
+Each view declares its request and response schemas with `@documented` (web/openapi.py), from
+which /api/v1/openapi.json is generated.
+"""
 from __future__ import annotations
 
 import functools
@@ -10,21 +14,28 @@ from engine.calendar_store import load_calendar
 from engine.cases import accept_case, get_case, tasks_of
 from engine.deadlines import case_clocks, case_warning, clock_status
 from engine.definitions import list_latest_definitions
-from engine.directory import create_department, create_user, list_departments
+from engine.directory import (
+    DEPARTMENT_CODE_PATTERN, MAX_NAME, MIN_PASSWORD, USERNAME_PATTERN, create_department, create_user, list_departments,
+)
 from engine.errors import InvalidInput
 from engine.history import events_of
 from engine.models import ApiToken, Case, CaseEvent, Department, IdempotentRequest, ProcessDefinition, Task, User
-from engine.permissions import may_administer, may_deploy_definitions, require
+from engine.permissions import may_administer, may_deploy_definitions, may_see_personal_data, require
 from engine.operations import tasks_in_view
+from engine.privacy import mask_id_number, mask_phone
 from engine.tasks import claim_task, complete_task, list_tasks
 from engine.tokens import create_token, list_tokens, revoke_token
+from engine.types import MAX_ROW_ID
 from engine.versions import deploy_version
 from engine.suspensions import clock_events
-from engine.vocab import Channel, WarningLevel
+from engine.vocab import CaseStatus, Channel, Role, TaskState, WarningLevel
 from web.auth import user_from_api_credentials
 from web.extensions import clock, db_session
+from web.openapi import (
+    BOOL, DATETIME, INT, OBJECT, STR, Content, array, component, documented, enum, extended, nullable, openapi_document, payload, record,
+)
 
-bp = Blueprint("api", __name__)
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -41,6 +52,7 @@ def authenticated(view: F) -> F:
             return response
         return view(**kwargs)
 
+    wrapped.api_authenticated = True  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]
 
 
@@ -71,10 +83,25 @@ def idempotent(view: F) -> F:
 
 
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
+    value = request.get_json(silent=True)
+    if not isinstance(value, dict):
         raise InvalidInput("the request body must be a JSON object")
-    return body
+    refuse_nul(value)
+    return value
+
+
+def refuse_nul(value: Any) -> None:
+    """No text in our database may hold U+0000 (PostgreSQL refuses it): say so instead of failing later."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput("text must not contain the NUL character (U+0000)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key)
+            refuse_nul(item)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_nul(item)
 
 
 def iso(value: Any) -> str | None:
@@ -120,6 +147,8 @@ def event_json(e: CaseEvent) -> dict[str, Any]:
 def case_json(c: Case) -> dict[str, Any]:
     session = db_session()
     clocks = {k.kind: k for k in case_clocks(session, c)}
+    # The window contacts the applicant (and admins correct the record); everyone else sees them masked.
+    whole = may_see_personal_data(g.user)
     return {
         "promised_due_at": iso(clocks["promised"].due_at) if "promised" in clocks else None,
         "statutory_due_at": iso(clocks["statutory"].due_at) if "statutory" in clocks else None,
@@ -128,22 +157,75 @@ def case_json(c: Case) -> dict[str, Any]:
         "clock_events": clock_events(session, c),
         "id": c.id, "number": c.number, "status": c.status, "channel": c.channel,
         "definition": {"key": c.definition.key, "version": c.definition.version, "name": c.definition.name},
-        "applicant": {"name": c.applicant_name, "id_number": c.applicant_id_number, "phone": c.applicant_phone},
+        "applicant": {"name": c.applicant_name,
+                      "id_number": c.applicant_id_number if whole else mask_id_number(c.applicant_id_number),
+                      "phone": c.applicant_phone if whole else mask_phone(c.applicant_phone)},
         "accepted_at": iso(c.accepted_at), "completed_at": iso(c.completed_at), "data": c.data,
         "tasks": [task_json(t) for t in tasks_of(session, c)],
         "events": [event_json(e) for e in events_of(session, c)],
     }
 
 
+# Schemas of the answers above, shared by the other api_* modules.
+WARNING = enum(*WarningLevel)
+DEPARTMENT = component("Department", record(code=STR, name=STR))
+USER = component("User", record(id=INT, username=STR, display_name=STR, roles=array(enum(*Role)),
+                                department=nullable(STR)))
+PROBLEM = component("Problem", {"type": "object", "required": ["element_id", "message"],
+                                "properties": {"element_id": nullable(STR), "message": STR, "file": STR}})
+DEFINITION = component("Definition", record(key=STR, version=INT, name=STR, sha256=STR, deployed_at=DATETIME,
+                                            catalog=OBJECT))
+TASK = component("Task", record(
+    id=INT, case_id=INT, element_id=STR, name=STR, kind=STR, department=STR, state=enum(*TaskState),
+    assignee=nullable(STR), created_at=DATETIME, claimed_at=nullable(DATETIME), completed_at=nullable(DATETIME),
+    outcome=nullable(STR), opinion=nullable(STR), time_limit_days=nullable(INT), due_at=nullable(DATETIME),
+    remaining_working_days=nullable(INT), warning=WARNING, paused=BOOL, due_date_unconfirmed=BOOL,
+))
+EVENT = component("CaseEvent", record(id=INT, action=STR, at=DATETIME, actor=nullable(STR), task_id=nullable(INT),
+                                     details=OBJECT))
+CASE = component("Case", record(
+    id=INT, number=STR, status=enum(*CaseStatus), channel=enum(*Channel),
+    definition=record(key=STR, version=INT, name=STR),
+    applicant=record(name=STR, id_number=nullable(STR), phone=nullable(STR)),
+    accepted_at=DATETIME, completed_at=nullable(DATETIME), data=OBJECT,
+    promised_due_at=nullable(DATETIME), statutory_due_at=nullable(DATETIME), warning=WARNING, paused=BOOL,
+    clock_events=array(OBJECT), tasks=array(TASK), events=array(EVENT),
+))
+TOKEN = record(id=INT, name=STR, user=STR, created_at=DATETIME, revoked_at=nullable(DATETIME))
+BPMN_XML = Content({"application/xml": {"type": "string", "description": "a BPMN 2.0 document"}})
+IDEMPOTENCY = {"Idempotency-Key": {"type": "string", "maxLength": 120,
+                                   "description": "a retried request with the same key gets the first answer"}}
+PAGE = {"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200},
+        "offset": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID, "default": 0}}
+
+
+@bp.before_request
+def _refuse_nul_in_url() -> None:
+    if "\x00" in request.path or any("\x00" in k + v for k, v in request.args.items(multi=True)):
+        raise InvalidInput("the URL must not contain the NUL character (%00)")
+
+
+@bp.get("/openapi.json")
+@documented({200: {"type": "object", "required": ["openapi", "paths"]}})
+def openapi() -> Any:
+    """This description of the API (OpenAPI 3.1), generated from the code; people read it at /api/docs."""
+    return jsonify(openapi_document(current_app))
+
+
 @bp.get("/departments")
 @authenticated
+@documented({200: array(DEPARTMENT)})
 def departments() -> Any:
+    """The departments."""
     return jsonify([department_json(d) for d in list_departments(db_session())])
 
 
 @bp.post("/departments")
 @authenticated
+@documented({201: DEPARTMENT}, payload(["code", "name"], code={"type": "string", "pattern": DEPARTMENT_CODE_PATTERN},
+                                       name={"type": "string", "minLength": 1, "maxLength": MAX_NAME}))
 def add_department() -> Any:
+    """Add a department (administrators)."""
     require(may_administer(g.user), "only administrators manage departments")
     body = json_body()
     department = create_department(db_session(), clock(), _text(body, "code"), _text(body, "name"))
@@ -152,7 +234,12 @@ def add_department() -> Any:
 
 @bp.post("/users")
 @authenticated
+@documented({201: USER}, payload(
+    ["username", "password", "roles"], username={"type": "string", "pattern": USERNAME_PATTERN},
+    password={"type": "string", "minLength": MIN_PASSWORD}, roles=array(enum(*Role), minItems=1),
+    department=nullable(STR), display_name={"type": "string", "maxLength": MAX_NAME}))
 def add_user() -> Any:
+    """Add a user with roles and, for the window and reviewers, a department (administrators)."""
     require(may_administer(g.user), "only administrators manage users")
     body = json_body()
     roles = body.get("roles")
@@ -168,13 +255,23 @@ def add_user() -> Any:
 
 @bp.get("/definitions")
 @authenticated
+@documented({200: array(DEFINITION)})
 def definitions() -> Any:
+    """The latest version of every deployed 一件事."""
     return jsonify([definition_json(d) for d in list_latest_definitions(db_session())])
 
 
 @bp.post("/definitions")
 @authenticated
+@documented({200: record(key=STR, version=INT, created=BOOL, warnings=array(PROBLEM)),
+             201: record(key=STR, version=INT, created=BOOL, warnings=array(PROBLEM))},
+            BPMN_XML, query={"comment": STR})
 def deploy() -> Any:
+    """Deploy a BPMN definition (analysts, administrators).
+
+    201 with the new version; 200 when the same document is already the latest version; 422 with
+    `errors: [{element_id, message}]` when it does not validate.
+    """
     require(may_deploy_definitions(g.user), "only analysts and administrators deploy definitions")
     definition, created, warnings = deploy_version(db_session(), clock(), request.get_data(), g.user,
                                                    comment=request.args.get("comment", ""))
@@ -185,7 +282,16 @@ def deploy() -> Any:
 @bp.post("/cases")
 @authenticated
 @idempotent
+@documented(
+    {201: record(id=INT, number=STR, status=STR, query_code=STR)},
+    payload(["definition", "applicant"], definition=STR, channel=enum(*Channel), assisted=BOOL, data=OBJECT,
+         applicant=payload(["name"], name=STR, id_number=STR, phone=STR),
+         missing_materials=array(payload(["name", "promised_date"], name=STR, promised_date={"type": "string", "format": "date"})),
+         commitments=array(payload(["material", "text"], material=STR, text=STR))),
+    headers=IDEMPOTENCY,
+)
 def start_case() -> Any:
+    """Accept an application (受理) at the window: the case starts and its departments' tasks open."""
     body = json_body()
     definition = body.get("definition")
     if not isinstance(definition, str):
@@ -198,16 +304,24 @@ def start_case() -> Any:
 
 @bp.get("/cases/<int:case_id>")
 @authenticated
+@documented({200: CASE})
 def show_case(case_id: int) -> Any:
+    """The case file (一事一档): data, tasks, clocks and history.
+
+    The applicant's phone and ID number are whole for the window and administrators, masked for others.
+    """
     return jsonify(case_json(get_case(db_session(), g.user, case_id)))
 
 
 @bp.get("/tasks")
 @authenticated
+@documented({200: array(TASK)}, query={
+    **PAGE, "view": enum("todo", "done", "started", "cc"), "department": STR, "state": enum(*TaskState)})
 def tasks() -> Any:
+    """Tasks: the inbox (reviewers see their own department's), or one view: 待办 / 已办 / 我发起的 / 抄送我的."""
     limit = request.args.get("limit", 200, type=int)
     offset = request.args.get("offset", 0, type=int)
-    if not 1 <= limit <= 1000 or offset < 0:
+    if not 1 <= limit <= 1000 or not 0 <= offset <= MAX_ROW_ID:
         raise InvalidInput("limit must be 1–1000 and offset non-negative")
     view = request.args.get("view")
     if view:
@@ -220,14 +334,19 @@ def tasks() -> Any:
 
 @bp.post("/tasks/<int:task_id>/claim")
 @authenticated
+@documented({200: TASK})
 def claim(task_id: int) -> Any:
+    """Claim a task of one's department (认领)."""
     return jsonify(task_json(claim_task(db_session(), clock(), g.user, task_id)))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
 @authenticated
 @idempotent
+@documented({200: TASK}, payload(outcome=enum("approve", "reject", "return"), opinion=STR, data=OBJECT),
+            request_required=False, headers=IDEMPOTENCY)
 def complete(task_id: int) -> Any:
+    """Complete a task; a review takes an outcome, and a refusal or a return needs a reason in `opinion`."""
     body = json_body() if request.get_data() else {}
     data = body.get("data") or {}
     outcome, opinion = body.get("outcome"), body.get("opinion")
@@ -253,13 +372,18 @@ def token_json(t: ApiToken) -> dict[str, Any]:
 
 @bp.get("/tokens")
 @authenticated
+@documented({200: array(TOKEN)})
 def tokens() -> Any:
+    """API tokens (administrators); only their SHA-256 is stored."""
     return jsonify([token_json(t) for t in list_tokens(db_session(), g.user)])
 
 
 @bp.post("/tokens")
 @authenticated
+@documented({201: extended(TOKEN, token=STR)},
+            payload(["user", "name"], user=STR, name=STR))
 def issue_token() -> Any:
+    """Issue a bearer token acting as `user` (administrators); the token is shown once."""
     body = json_body()
     token, plain = create_token(db_session(), clock(), g.user, _text(body, "user"), _text(body, "name"))
     return jsonify({**token_json(token), "token": plain}), 201
@@ -267,5 +391,7 @@ def issue_token() -> Any:
 
 @bp.delete("/tokens/<int:token_id>")
 @authenticated
+@documented({200: TOKEN})
 def revoke(token_id: int) -> Any:
+    """Revoke a token (administrators)."""
     return jsonify(token_json(revoke_token(db_session(), clock(), g.user, token_id)))

@@ -13,10 +13,22 @@ from engine.models import SupervisionOrder
 from engine.notifications import mark_read, notifications_for
 from engine.permissions import may_administer, require
 from engine.supervision import issue_order, orders_for, reply_to_order, urge_task
-from engine.suspensions import extend_task, pause_task, resume_task
+from engine.suspensions import MAX_EXTENSION_DAYS, extend_task, pause_task, resume_task
 from engine.runtime import get_task
-from web.api import authenticated, bp, iso, json_body, task_json
+from engine.types import MAX_ROW_ID
+from engine.vocab import OrderStatus, PauseKind, SpecialProcedure
+from web.api import TASK, authenticated, bp, iso, json_body, task_json
 from web.extensions import clock, db_session
+from web.openapi import BOOL, DATE, DATETIME, INT, OK, STR, array, component, documented, enum, extended, nullable, payload, record
+
+YEAR = record(year=INT, confirmed=BOOL, holidays=array(DATE), workdays=array(DATE))
+ORDER = component("SupervisionOrder", record(
+    id=INT, case_id=INT, case_number=STR, department=STR, text=STR, issued_at=DATETIME, reply_within_days=INT,
+    reply_due_at=DATETIME, status=enum(*OrderStatus), reply_text=nullable(STR), replied_at=nullable(DATETIME),
+    escalated_at=nullable(DATETIME)))
+NOTIFICATION = record(id=INT, kind=STR, message=STR, case_id=nullable(INT), task_id=nullable(INT), created_at=DATETIME,
+                      read=BOOL)
+IDS = payload(ids=array({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}))
 
 
 def _dates(body: dict[str, Any], key: str) -> list[date]:
@@ -37,7 +49,9 @@ def _year(year: int) -> int:
 
 @bp.get("/calendar/<int:year>")
 @authenticated
+@documented({200: YEAR})
 def calendar_year(year: int) -> Any:
+    """A year of the working calendar: holidays, 调休 workdays, and whether the schedule is confirmed."""
     view = year_view(db_session(), _year(year))
     return jsonify({"year": view.year, "confirmed": view.confirmed,
                     "holidays": [d.isoformat() for d in view.holidays], "workdays": [d.isoformat() for d in view.workdays]})
@@ -45,7 +59,10 @@ def calendar_year(year: int) -> Any:
 
 @bp.put("/calendar/<int:year>")
 @authenticated
+@documented({200: extended(YEAR, source=STR, recomputed=INT)},
+            payload(holidays=array(DATE), workdays=array(DATE), confirmed=BOOL))
 def replace_calendar_year(year: int) -> Any:
+    """Replace a year's holidays and 调休 workdays (administrators); open due dates are recomputed."""
     require(may_administer(g.user), "only administrators change the calendar")
     body = json_body()
     confirmed = body.get("confirmed", True)
@@ -67,7 +84,9 @@ def _text_field(body: dict[str, Any], key: str) -> str:
 
 @bp.post("/tasks/<int:task_id>/pause")
 @authenticated
+@documented({200: TASK}, payload(["kind", "reason"], kind=enum(*PauseKind), reason=STR, procedure=enum(*SpecialProcedure)))
 def pause(task_id: int) -> Any:
+    """Stop a task's clock for 补正 or a 特别程序 (the task's department); the case's clocks stop too."""
     body = json_body()
     procedure = body.get("procedure") if isinstance(body.get("procedure"), str) else None
     pause_task(db_session(), clock(), g.user, task_id, _text_field(body, "kind"), _text_field(body, "reason"), procedure)
@@ -76,14 +95,19 @@ def pause(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/resume")
 @authenticated
+@documented({200: TASK})
 def resume(task_id: int) -> Any:
+    """Restart a paused clock: the paused working days extend the due dates (the window may end a 补正)."""
     resume_task(db_session(), clock(), g.user, task_id)
     return jsonify(task_json(get_task(db_session(), task_id)))
 
 
 @bp.post("/tasks/<int:task_id>/extend")
 @authenticated
+@documented({200: TASK}, payload(["working_days", "reason"], working_days={"type": "integer", "minimum": 1,
+                                                                         "maximum": MAX_EXTENSION_DAYS}, reason=STR))
 def extend(task_id: int) -> Any:
+    """延期: more working days for a task, approved by the department's head."""
     body = json_body()
     extend_task(db_session(), clock(), g.user, task_id, body.get("working_days"), _text_field(body, "reason"))
     return jsonify(task_json(get_task(db_session(), task_id)))
@@ -91,7 +115,9 @@ def extend(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/urge")
 @authenticated
+@documented({201: OK}, payload(["message"], message=STR))
 def urge(task_id: int) -> Any:
+    """催办: remind the task's department (supervisors)."""
     urge_task(db_session(), clock(), g.user, task_id, _text_field(json_body(), "message"))
     return jsonify({"ok": True}), 201
 
@@ -105,10 +131,14 @@ def order_json(o: SupervisionOrder) -> dict[str, Any]:
 
 @bp.post("/supervision-orders")
 @authenticated
+@documented({201: ORDER}, payload(["case_id", "department", "reply_within_days", "text"],
+                                  case_id={"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}, department=STR,
+                                  reply_within_days={"type": "integer", "minimum": 1, "maximum": 30}, text=STR))
 def create_order() -> Any:
+    """督办单 to a department about a case, to be answered (回告) within some working days (supervisors)."""
     body = json_body()
     case_id = body.get("case_id")
-    if isinstance(case_id, bool) or not isinstance(case_id, int):
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 <= case_id <= MAX_ROW_ID:
         raise InvalidInput("case_id must be a case id")
     order = issue_order(db_session(), clock(), g.user, case_id, _text_field(body, "department"),
                         body.get("reply_within_days"), _text_field(body, "text"))
@@ -117,20 +147,29 @@ def create_order() -> Any:
 
 @bp.get("/supervision-orders")
 @authenticated
+@documented({200: array(ORDER)}, query={"case_id": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}})
 def list_orders() -> Any:
-    return jsonify([order_json(o) for o in orders_for(db_session(), g.user, request.args.get("case_id", type=int))])
+    """督办单: all of them for supervisors, a department's own for the department."""
+    case_id = request.args.get("case_id", type=int)
+    if case_id is not None and not 0 <= case_id <= MAX_ROW_ID:
+        raise InvalidInput("case_id must be a case id")
+    return jsonify([order_json(o) for o in orders_for(db_session(), g.user, case_id)])
 
 
 @bp.post("/supervision-orders/<int:order_id>/reply")
 @authenticated
+@documented({200: ORDER}, payload(["text"], text=STR))
 def reply_order(order_id: int) -> Any:
+    """回告: the ordered department's answer to a 督办单."""
     order = reply_to_order(db_session(), clock(), g.user, order_id, _text_field(json_body(), "text"))
     return jsonify(order_json(order))
 
 
 @bp.get("/notifications")
 @authenticated
+@documented({200: array(NOTIFICATION)}, query={"unread": enum("1")})
 def notifications() -> Any:
+    """One's notifications, newest first; `unread=1` keeps the unread ones."""
     unread = request.args.get("unread") == "1"
     return jsonify([{"id": n.id, "kind": n.kind, "message": n.message, "case_id": n.case_id, "task_id": n.task_id,
                      "created_at": iso(n.created_at), "read": n.read_at is not None}
@@ -139,10 +178,13 @@ def notifications() -> Any:
 
 @bp.post("/notifications/read")
 @authenticated
+@documented({200: OK}, IDS, request_required=False)
 def read_notifications() -> Any:
+    """Mark notifications read: those in `ids`, or all of them."""
     body = request.get_json(silent=True) or {}
     ids = body.get("ids") if isinstance(body, dict) else None
-    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, int) for i in ids)):
+    if ids is not None and not (isinstance(ids, list) and all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ROW_ID for i in ids)):
         raise InvalidInput("ids must be a list of notification ids")
     mark_read(db_session(), g.user, clock().now(), ids)
     return jsonify({"ok": True})

@@ -22,9 +22,24 @@ from engine.operations import (
 )
 from engine.runtime import get_task
 from engine.tasks import complete_task, unclaim_task
+from engine.types import MAX_ROW_ID
 from engine.vocab import Outcome
-from web.api import authenticated, bp, json_body, task_json
+from web.api import TASK, authenticated, bp, json_body, task_json
 from web.extensions import clock, db_session
+from web.openapi import BOOL, STR, ApiDoc, array, documented, enum, payload
+
+NAMES = array(STR)
+# The request of each operation of `task_operation`, by its path segment.
+OPERATION_DOCS = {
+    "transfer": ApiDoc({200: TASK}, payload(["to", "reason"], to=STR, reason=STR)),
+    "delegate": ApiDoc({200: TASK}, payload(["to"], to=STR)),
+    "resolve": ApiDoc({200: TASK}, payload(opinion=STR), request_required=False),
+    "add-signer": ApiDoc({200: TASK}, payload(["to", "position"], to=STR, position=enum("before", "after"))),
+    "remove-signer": ApiDoc({200: TASK}, payload(["user"], user=STR)),
+    "withdraw": ApiDoc({200: TASK}),
+    "unclaim": ApiDoc({200: TASK}),
+    "cc": ApiDoc({200: TASK}, payload(users=NAMES, departments=NAMES)),
+}
 
 
 def _body() -> dict[str, Any]:
@@ -67,13 +82,17 @@ OPERATIONS: dict[str, Callable[[int, dict[str, Any]], Any]] = {
 
 @bp.post("/tasks/<int:task_id>/<any(transfer, delegate, resolve, 'add-signer', 'remove-signer', withdraw, unclaim, cc):op>")
 @authenticated
+@documented({200: TASK}, per_value=OPERATION_DOCS)
 def task_operation(task_id: int, op: str) -> Any:
+    """An operation on a task: 转办 (transfer), 委派 (delegate) and its resolution, 加签 / 减签, 撤回
+    (withdraw one's completion), unclaim, 抄送 (cc)."""
     OPERATIONS[op](task_id, _body())
     return _answer(task_id)
 
 
 @bp.post("/tasks/<int:task_id>/return")
 @authenticated
+@documented({200: TASK}, payload(["reason"], to_step=STR, reason=STR))
 def return_task(task_id: int) -> Any:
     """退回: to a step already passed (`to_step`), or without one, 退回补正 to the applicant."""
     body = _body()
@@ -89,7 +108,9 @@ def return_task(task_id: int) -> Any:
 
 @bp.post("/tasks/<int:task_id>/opinion")
 @authenticated
+@documented({200: TASK}, payload(["opinion"], opinion=STR, agree=BOOL))
 def signer_opinion(task_id: int) -> Any:
+    """An added signer's (加签) opinion on the task."""
     body = _body()
     agree = body.get("agree", True)
     if not isinstance(agree, bool):
@@ -100,10 +121,17 @@ def signer_opinion(task_id: int) -> Any:
 
 @bp.post("/tasks/batch-approve")
 @authenticated
+@documented({200: {"type": "object", "required": ["results"],
+                   "properties": {"results": {"type": "object", "additionalProperties": STR,
+                                              "description": "by task id: approved, or why not"}}}},
+            payload(["ids", "opinion"], ids=array({"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID},
+                                                  minItems=1, maxItems=200), opinion=STR))
 def approve_many() -> Any:
+    """Batch 通过 of routine tasks, each on its own: one refusal does not undo the others."""
     body = json_body()
     ids = body.get("ids")
-    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ROW_ID
+                                            for i in ids):
         raise InvalidInput("ids must be a list of task ids")
     results = batch_approve(db_session(), clock(), g.user, ids, _str(body, "opinion") or "")
     return jsonify({"results": {str(k): v for k, v in results.items()}})
@@ -111,12 +139,16 @@ def approve_many() -> Any:
 
 @bp.get("/opinion-phrases")
 @authenticated
+@documented({200: NAMES})
 def phrases() -> Any:
+    """Reusable opinions (常用意见): one's own first, then the shared ones."""
     return jsonify(phrases_for(db_session(), g.user))
 
 
 @bp.post("/opinion-phrases")
 @authenticated
+@documented({201: NAMES}, payload(["text"], text=STR))
 def add_phrase() -> Any:
+    """Save a reusable opinion of one's own."""
     save_phrase(db_session(), g.user, _str(json_body(), "text") or "")
     return jsonify(phrases_for(db_session(), g.user)), 201

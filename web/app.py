@@ -9,12 +9,14 @@ from typing import Any
 from flask import Flask, Response, g, request, session
 from flask_babel import get_locale
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter, Map
 
 from engine.calendar import OFFICE_TZ
 from engine.clock import SystemClock
 from engine.db import connect
 from engine.settings import database_url
-from web import admin, analyst, api, api_analyst, api_clock, api_stats, api_tasks, api_window, auth, cases, errors, followups, notices, notifications, public, reviewer, supervisor, window  # noqa: F401 - api_* modules add routes to api.bp
+from engine.types import MAX_ROW_ID
+from web import admin, analyst, api, api_analyst, api_clock, api_events, api_stats, api_stats_docs, api_tasks, api_window, auth, cases, errors, followups, notices, notifications, openapi, public, reviewer, supervisor, window  # noqa: F401 - api_* modules add routes to api.bp
 from web.cli import register_commands
 from web.scheduler import start_scheduler
 from web.extensions import babel, csrf, database
@@ -23,8 +25,19 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LANGUAGES = ("zh_CN", "en")
 
 
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in our URLs names a row (or a year): ids are 32-bit integer columns, so a larger
+    number is answered like any missing row (404), never sent to the database to overflow there."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ROW_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_mapping(
         SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_hex(32),
         DATABASE_URL=database_url(),
@@ -54,9 +67,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # The request's transaction opens before any other hook (the current user is loaded inside it).
     app.before_request(_open_transaction)
-    for module in (auth, window, reviewer, cases, supervisor, analyst, admin, notifications, public, notices, followups):
+    for module in (auth, window, reviewer, cases, supervisor, analyst, admin, notifications, public, notices, followups, openapi):
         app.register_blueprint(module.bp)
-    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     errors.register(app)
     register_commands(app)

@@ -30,7 +30,7 @@ from engine.stats import (
     rating_ratios, require_office_wide, reviewer_performance,
 )
 from engine.supervision import issue_order, urge_task
-from engine.vocab import Channel, Role, WarningLevel
+from engine.vocab import Channel, Role
 from web.auth import roles_required
 from web.exports import Column, download, requested_format
 from web.extensions import clock, db_session
@@ -132,13 +132,13 @@ def ratio_dicts(ratios: list[Any]) -> list[dict[str, Any]]:
 def _choices(department_ids: list[int]) -> dict[str, Any]:
     session = db_session()
     departments = list(session.scalars(select(Department).where(Department.id.in_(department_ids)).order_by(Department.code)))
-    return {"departments": departments, "definitions": sorted(definition_names(session).items()),
-            "channels": list(Channel), "warnings": list(WarningLevel)}
+    return {"departments": departments, "definitions": sorted(definition_names(session).items()), "channels": list(Channel)}
 
 
 @bp.route("/")
 @roles_required(*DESK_ROLES)
 def board() -> Any:
+    """Open tasks (or open cases, `view=cases`) with warning levels and predictions; `format` downloads them all."""
     session, now = db_session(), clock().now()
     calendar = load_calendar(session)
     filters = BoardFilter.parse(request.args)
@@ -147,34 +147,28 @@ def board() -> Any:
     fmt = requested_format(request.args.get("format"))
     view = "cases" if request.args.get("view") == "cases" else "tasks"
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    limit, offset = (MAX_ROWS, 0) if fmt else (PAGE_SIZE, (page - 1) * PAGE_SIZE)
     late_only = request.args.get("predicted") == "late"
-    durations = step_history()
     if view == "cases":
-        limit, offset = (MAX_ROWS, 0) if fmt else (PAGE_SIZE, (page - 1) * PAGE_SIZE)
-        rows, total = open_cases(session, g.user, calendar, now, filters, late_only, limit, offset, durations)
-        if fmt:
-            return download(fmt, f"open-cases-{local_day(now).isoformat()}", case_columns(), [r.to_dict() for r in rows],
-                            _("Open cases"))
+        rows, total = open_cases(session, g.user, calendar, now, filters, late_only, limit, offset, step_history())
+        columns, name, title = case_columns(), "open-cases", _("Open cases")
     else:
-        limit, offset = (MAX_ROWS, 0) if fmt else (PAGE_SIZE, (page - 1) * PAGE_SIZE)
-        rows, total = board_rows(session, g.user, calendar, now, filters, limit, offset, durations)
-        if fmt:
-            return download(fmt, f"board-{local_day(now).isoformat()}", board_columns(), [r.to_dict() for r in rows],
-                            _("Board"))
-    loads = department_loads(session, g.user, now, filters)
-    candidates: dict[int, list[User]] = {}
-    if view == "tasks" and g.user.has_role(Role.SUPERVISOR, Role.ADMIN, Role.DEPARTMENT_HEAD):
-        codes = {r.department for r in rows}
-        ids = [d.id for d in session.scalars(select(Department).where(Department.code.in_(codes)))]
-        by_id = reassign_candidates(session, ids)
-        candidates = {d.code: by_id.get(d.id, []) for d in session.scalars(select(Department).where(Department.id.in_(ids)))}
+        rows, total = board_rows(session, g.user, calendar, now, filters, limit, offset, step_history())
+        columns, name, title = board_columns(), "board", _("Board")
+    if fmt:
+        return download(fmt, f"{name}-{local_day(now).isoformat()}", columns, [r.to_dict() for r in rows], title)
+    choices = _choices(visible_department_ids(session, g.user))
+    may_reassign_here = g.user.has_role(Role.SUPERVISOR, Role.ADMIN, Role.DEPARTMENT_HEAD)
+    candidates: dict[str, list[User]] = {}
+    if view == "tasks" and may_reassign_here:
+        ids = {d.code: d.id for d in choices["departments"]}
+        by_id = reassign_candidates(session, [ids[r.department] for r in rows])
+        candidates = {code: by_id.get(department_id, []) for code, department_id in ids.items()}
     return render_template(
         "supervisor/board.html", rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)), view=view,
-        filters=filters, late_only=late_only, loads=loads, candidates=candidates,
-        concluded=latest_concluded(session, g.user) if view == "tasks" and page == 1 else [],
-        may_supervise=g.user.has_role(Role.SUPERVISOR, Role.ADMIN),
-        may_reassign_here=g.user.has_role(Role.SUPERVISOR, Role.ADMIN, Role.DEPARTMENT_HEAD),
-        **_choices(visible_department_ids(session, g.user)),
+        filters=filters, late_only=late_only, loads=department_loads(session, g.user, now, filters),
+        candidates=candidates, concluded=latest_concluded(session, g.user) if view == "tasks" and page == 1 else [],
+        may_supervise=g.user.has_role(Role.SUPERVISOR, Role.ADMIN), may_reassign_here=may_reassign_here, **choices,
     )
 
 
@@ -360,14 +354,21 @@ def stats_channels() -> Any:
     """一次办 / 网上办 / 马上办 and 好差评, with their definitions."""
     require_office_wide(g.user)
     session, now, period = db_session(), clock().now(), page_period()
+    channel_names = {"window": _("At the window"), "online": _("Online"), "partner": _("Partner region")}
+    fmt, table = requested_format(request.args.get("format")), request.args.get("table") or "channels"
+    if fmt and table == "counts":
+        rows = [{"key": k, "name": channel_names.get(k, k), "cases": n} for k, n in channel_counts(session, period).items()]
+        return download(fmt, "cases-by-channel", [Column("key", _("Channel")), Column("name", _("Name")),
+                                                  Column("cases", _("Cases"), "int")], rows, _("Cases by channel"))
+    if fmt and table == "levels":
+        rows = [{"level": level, "ratings": n} for level, n in rating_levels(session, period).items()]
+        return download(fmt, "ratings-by-level", [Column("level", _("Level"), "int"), Column("ratings", _("Ratings"), "int")],
+                        rows, _("Ratings by level"))
     channels = ratio_dicts(channel_ratios(session, load_calendar(session), now, period))
     ratings = ratio_dicts(rating_ratios(session, period))
-    fmt = requested_format(request.args.get("format"))
     if fmt:
-        table = ratings if request.args.get("table") == "ratings" else channels
-        return download(fmt, f"{request.args.get('table') or 'channels'}", ratio_columns(), table, _("Ratios"))
+        return download(fmt, table, ratio_columns(), ratings if table == "ratings" else channels, _("Ratios"))
     counts, levels = channel_counts(session, period), rating_levels(session, period)
-    channel_names = {"window": _("At the window"), "online": _("Online"), "partner": _("Partner region")}
     ratio_chart = {
         "tooltip": {}, "grid": {"left": 120, "right": 30},
         "xAxis": {"type": "value", "max": 100, "name": "%"},

@@ -143,6 +143,11 @@ def test_statistics_pages(client, world) -> None:
     book = load_workbook(io.BytesIO(client.get("/supervisor/stats/channels?period=all&table=ratings&format=xlsx").data))
     assert [row[0] for row in book.active.iter_rows(min_row=2, values_only=True)] == ["rated", "rectified"]
     assert book.active["E2"].number_format == "0.00%"
+    counts = client.get("/supervisor/stats/channels?period=all&table=counts&format=csv").get_data(as_text=True)
+    assert [(row[0], row[2]) for row in csv.reader(io.StringIO(counts.lstrip("\ufeff")))][1:] == [
+        ("window", "3"), ("online", "2"), ("partner", "1")]
+    levels = client.get("/supervisor/stats/channels?period=all&table=levels&format=csv").get_data(as_text=True)
+    assert list(csv.reader(io.StringIO(levels.lstrip("\ufeff"))))[1:] == [["1", "1"], ["2", "1"], ["3", "0"], ["4", "0"], ["5", "1"]]
     this_year = client.get("/supervisor/stats/reviewers?department=alpha&format=csv").get_data(as_text=True)
     assert "alpha" in this_year  # default period: this year so far
 
