@@ -286,7 +286,8 @@ def in_process_breakdown(db: Database, n: int, prefix: str, count: int) -> dict[
     """Median ms per part of one API request, single-threaded through Flask's test client (no gunicorn)."""
     from web.app import create_app
 
-    app = create_app({"DATABASE": db, "TESTING": False})
+    # No background scheduler in the bench process: it would outlive the throwaway server.
+    app = create_app({"DATABASE": db, "TESTING": False, "SCHEDULER_ENABLED": False})
     client = app.test_client()
     jobs = prepare_jobs(db, n, max(1, count // n + 1), prefix)[:count]
     counter = StatementCounter(db.engine)
@@ -347,7 +348,11 @@ def run(pg: Any, workdir: Path, n: int, actions: int, cheap_actions: int, client
             cheap = measured_run(server, cheap_jobs, clients, deadline_s, pg_pid, py_spy, workdir / "spy-cheap.txt")
         finally:
             server.stop()
-        breakdown = in_process_breakdown(db, n, "r_", 40 if actions >= 200 else 12)
+        try:
+            breakdown: dict[str, float] = in_process_breakdown(db, n, "r_", 40 if actions >= 200 else 12)
+            breakdown_error = None
+        except Exception as err:  # e.g. web/ caught mid-edit; the gunicorn numbers above still stand
+            breakdown, breakdown_error = {}, f"{type(err).__name__}: {err}"
     finally:
         db.dispose()
 
@@ -366,6 +371,8 @@ def run(pg: Any, workdir: Path, n: int, actions: int, cheap_actions: int, client
         "production_hash": summary(prod), "cheap_hash": summary(cheap), "diagnostic": diagnostic,
         "in_process_ms": {k: round(v, 3) for k, v in breakdown.items()},
     }
+    if breakdown_error:
+        out["in_process_error"] = breakdown_error
     if set(prod.statuses) | set(cheap.statuses) != {200}:
         # Keep the server's own account of the failures; the temp dir is removed after the run.
         out["server_log_tail"] = (workdir / "gunicorn.log").read_text(errors="replace")[-4000:]

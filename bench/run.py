@@ -187,10 +187,14 @@ def build_rows(res: dict[str, Any], cfg: Config) -> list[list[str]]:
             rows.append(["6c", f"  CPU ms per action, {label}", str(http["n"]), "PostgreSQL",
                          f"gunicorn {fmt(cpu['gunicorn'], 1)} postgres {fmt(cpu['postgres'], 1)} client {fmt(cpu['client'], 1)}",
                          "", "", "", "", f"2 cores ⇒ ceiling ≈ {fmt(2000 / max(sum(cpu.values()), 1e-9), 0)}/s"])
-        rows.append(["6d", "  one request in-process (Flask test client), ms", str(http["n"]), "PostgreSQL",
-                     f"scrypt {fmt(ip['password'], 1)} deser {fmt(ip['deserialize'])} run {fmt(ip['run'])} "
-                     f"ser {fmt(ip['serialize'])} sql {fmt(ip['sql'])} other {fmt(ip['rest'])}",
-                     "", "", "", "", f"total {fmt(ip['total'], 1)} ms, {fmt(ip['statements'], 0)} statements"])
+        if ip:
+            rows.append(["6d", "  one request in-process (Flask test client), ms", str(http["n"]), "PostgreSQL",
+                         f"scrypt {fmt(ip['password'], 1)} deser {fmt(ip['deserialize'])} run {fmt(ip['run'])} "
+                         f"ser {fmt(ip['serialize'])} sql {fmt(ip['sql'])} other {fmt(ip['rest'])}",
+                         "", "", "", "", f"total {fmt(ip['total'], 1)} ms, {fmt(ip['statements'], 0)} statements"])
+        else:
+            rows.append(["6d", "  one request in-process: failed", str(http["n"]), "PostgreSQL",
+                         http.get("in_process_error", "")[:70], "", "", "", "", ""])
         for label, run in (("HTTP Basic", p), ("no scrypt", c)):
             if run.get("py_spy_share_pct"):
                 top = ", ".join(f"{k} {v}%" for k, v in list(run["py_spy_share_pct"].items())[:4])

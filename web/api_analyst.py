@@ -28,9 +28,13 @@ DIFF = record(key=STR, added=array(ELEMENT), removed=array(ELEMENT), changed=arr
               **{"from": INT, "to": INT})
 SIMULATED_TASK = record(element_id=STR, name=STR, department=nullable(STR), kind=STR, time_limit_days=nullable(INT),
                         opened_at=DATETIME, due_at=DATETIME, outcome=nullable(STR), wave=INT)
+WAVE = record(wave=INT, opened_at=DATETIME, departments={
+    "type": "object", "description": "by department code",
+    "additionalProperties": array(record(element_id=STR, name=STR, due_at=DATETIME, time_limit_days=nullable(INT)))})
 SIMULATION = record(key=STR, started_at=DATETIME, finished=BOOL, ended_at=nullable(DATETIME), path=array(STR),
-                    tasks=array(SIMULATED_TASK), parallel=ANY, promised_days=nullable(INT),
-                    promised_due_at=nullable(DATETIME), late=BOOL)
+                    tasks=array(SIMULATED_TASK), parallel=array(WAVE), promised_days=nullable(INT),
+                    promised_due_at=nullable(DATETIME),
+                    late={**array(STR), "description": "the steps that would fall due after the promised date"})
 CASE_MIGRATION = record(case_id=INT, number=STR, migratable=BOOL, status=STR, blockers=array(ANY), changes=array(ANY))
 MIGRATION = record(key=STR, from_version=INT, to_version=INT, dry_run=BOOL, migratable=INT, blocked=INT, migrated=INT,
                    cases=array(CASE_MIGRATION))

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -33,9 +34,12 @@ class Column:
     kind: str = "text"  # text, int, float, ratio (0–1), datetime (aware), date
 
     def cell(self, value: Any) -> Any:
-        """The value as a spreadsheet cell: local naive datetimes (Excel has no zones)."""
+        """The value as a spreadsheet cell: local naive datetimes (Excel has no zones), and text without
+        the control characters a worksheet cannot hold (openpyxl refuses the whole file otherwise)."""
         if isinstance(value, datetime):
             return value.astimezone(OFFICE_TZ).replace(tzinfo=None)
+        if isinstance(value, str):
+            return ILLEGAL_CHARACTERS_RE.sub("", value)
         return value
 
     def text(self, value: Any) -> str:

@@ -25,9 +25,9 @@ from engine.permissions import sees_every_department
 from engine.prediction import DurationCache, StepHistory, StepKey
 from engine.runtime import get_task
 from engine.stats import (
-    DEFAULT_GRADE_THRESHOLDS, Grade, Performance, Period, channel_counts, channel_ratios, definition_names,
-    department_performance, departments_in_scope, grade_thresholds, matter_performance, monthly_by_department, monthly_by_matter, rating_levels,
-    rating_ratios, require_office_wide, reviewer_performance,
+    DEFAULT_GRADE_THRESHOLDS, Grade, Performance, Period, channel_figures, definition_names, department_performance,
+    departments_in_scope, grade_thresholds, matter_performance, monthly_by_department, monthly_by_matter, rating_figures,
+    require_office_wide, reviewer_performance,
 )
 from engine.supervision import issue_order, urge_task
 from engine.vocab import Channel, Role
@@ -355,20 +355,19 @@ def stats_channels() -> Any:
     require_office_wide(g.user)
     session, now, period = db_session(), clock().now(), page_period()
     channel_names = {"window": _("At the window"), "online": _("Online"), "partner": _("Partner region")}
+    channel_rows, counts = channel_figures(session, load_calendar(session), now, period)
+    rating_rows, levels = rating_figures(session, period)
+    channels, ratings = ratio_dicts(channel_rows), ratio_dicts(rating_rows)
     fmt, table = requested_format(request.args.get("format")), request.args.get("table") or "channels"
     if fmt and table == "counts":
-        rows = [{"key": k, "name": channel_names.get(k, k), "cases": n} for k, n in channel_counts(session, period).items()]
+        rows = [{"key": k, "name": channel_names.get(k, k), "cases": n} for k, n in counts.items()]
         return download(fmt, "cases-by-channel", [Column("key", _("Channel")), Column("name", _("Name")),
                                                   Column("cases", _("Cases"), "int")], rows, _("Cases by channel"))
     if fmt and table == "levels":
-        rows = [{"level": level, "ratings": n} for level, n in rating_levels(session, period).items()]
         return download(fmt, "ratings-by-level", [Column("level", _("Level"), "int"), Column("ratings", _("Ratings"), "int")],
-                        rows, _("Ratings by level"))
-    channels = ratio_dicts(channel_ratios(session, load_calendar(session), now, period))
-    ratings = ratio_dicts(rating_ratios(session, period))
+                        [{"level": level, "ratings": n} for level, n in levels.items()], _("Ratings by level"))
     if fmt:
         return download(fmt, table, ratio_columns(), ratings if table == "ratings" else channels, _("Ratios"))
-    counts, levels = channel_counts(session, period), rating_levels(session, period)
     ratio_chart = {
         "tooltip": {}, "grid": {"left": 120, "right": 30},
         "xAxis": {"type": "value", "max": 100, "name": "%"},

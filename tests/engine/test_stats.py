@@ -222,7 +222,7 @@ def test_channel_ratios(session, world) -> None:
         "online": (3, 6),        # B and F online, D from a partner region
         "on_the_spot": (2, 5),   # C, and F (accepted and concluded on Sep 1 office time)
     }
-    assert channel_counts(session) == {"window": 3, "online": 2, "partner": 1}
+    assert channel_counts(session, load_calendar(session), NOW) == {"window": 3, "online": 2, "partner": 1}
 
 
 def test_rating_ratios(session, world) -> None:

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
@@ -33,6 +34,7 @@ from web.openapi import api_rules, doc_of
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_PER_OPERATION = 20
+SLOW_EXAMPLES = 5
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
@@ -135,40 +137,49 @@ def known_rows(db: Database, clock, staff: dict[str, int]) -> dict[str, list[Any
                 "year": [2026], "key": ["parallel_three"]}
 
 
-# A valid body for some operations, sent (with existing rows in the path) beside the generated ones,
-# so the run also walks the success paths and checks their answers against the description.
-VALID_BODIES: dict[str, dict[str, Any]] = {
-    "POST /cases": {"definition": "parallel_three", "applicant": {"name": "李四", "phone": "13900139000"}, "data": {}},
-    "POST /tasks/{task_id}/complete": {"outcome": "approve", "opinion": "同意"},
-    "POST /tasks/{task_id}/return": {"reason": "材料不全"},
-    "POST /tasks/{task_id}/pause": {"kind": "special_procedure", "reason": "专家评审", "procedure": "expert_review"},
-    "POST /tasks/{task_id}/transfer": {"to": "beta", "reason": "不属本部门"},
-    "POST /tasks/{task_id}/cc": {"departments": ["beta"]},
-    "POST /tasks/{task_id}/add-signer": {"to": "beta", "position": "before"},
-    "POST /tasks/{task_id}/urge": {"message": "请加快办理"},
-    "POST /tasks/batch-approve": {"ids": [2, 3, 4], "opinion": "同意"},
-    "POST /supervision-orders": {"case_id": 1, "department": "alpha", "reply_within_days": 3, "text": "请说明进度"},
-    "POST /supervision-orders/{order_id}/reply": {"text": "已办理"},
-    "POST /departments": {"code": "delta", "name": "丁局"},
-    "POST /users": {"username": "delta", "password": "secret123", "roles": ["reviewer"], "department": "alpha"},
-    "POST /tokens": {"user": "supervisor", "name": "省级平台"},
-    "POST /definitions/{key}/simulate": {"data": {}},
-    "POST /definitions/{key}/migrate": {"from_version": 1, "to_version": 1},
-}
+def _valid_bodies(known: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """A valid body for some operations, sent (with existing rows in the path) beside the generated ones,
+    so the run also walks the success paths and checks their answers against the description."""
+    return {
+        "POST /cases": {"definition": "parallel_three", "applicant": {"name": "李四", "phone": "13900139000"}, "data": {}},
+        "POST /tasks/{task_id}/complete": {"outcome": "approve", "opinion": "同意"},
+        "POST /tasks/{task_id}/return": {"reason": "材料不全"},
+        "POST /tasks/{task_id}/pause": {"kind": "special_procedure", "reason": "专家评审", "procedure": "expert_review"},
+        "POST /tasks/{task_id}/transfer": {"to": "beta", "reason": "不属本部门"},
+        "POST /tasks/{task_id}/cc": {"departments": ["beta"]},
+        "POST /tasks/{task_id}/add-signer": {"to": "beta", "position": "before"},
+        "POST /tasks/{task_id}/urge": {"message": "请加快办理"},
+        "POST /tasks/batch-approve": {"ids": known["task_id"], "opinion": "同意"},
+        "POST /supervision-orders": {"case_id": known["case_id"][0], "department": "alpha", "reply_within_days": 3,
+                                     "text": "请说明进度"},
+        "POST /supervision-orders/{order_id}/reply": {"text": "已办理"},
+        "POST /departments": {"code": "delta", "name": "丁局"},
+        "POST /users": {"username": "delta", "password": "secret123", "roles": ["reviewer"], "department": "alpha"},
+        "POST /tokens": {"user": "supervisor", "name": "省级平台"},
+        "POST /definitions/{key}/simulate": {"data": {}},
+        "POST /definitions/{key}/migrate": {"from_version": 1, "to_version": 1},
+    }
 
 
 def _strategy(operation: schemathesis.APIOperation, known: dict[str, list[Any]]) -> st.SearchStrategy:
-    """Generated requests; and the same with existing rows in the path, and a valid body where one is listed."""
+    """Generated requests, valid and invalid ones; valid ones with existing rows in the path, and with a
+    valid body where one is listed."""
     names = re.findall(r"\{(\w+)\}", operation.path)
     rows = [dict(zip(names, values)) for values in itertools.product(*(known.get(n, []) for n in names))] if names else []
-    strategies = [operation.as_strategy()]
+    strategies = [operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE)]
     if rows:
         strategies.append(st.sampled_from(rows).flatmap(lambda row: operation.as_strategy(path_parameters=row)))
-    if operation.label in VALID_BODIES:
-        body = VALID_BODIES[operation.label]
+    body = _valid_bodies(known).get(operation.label)
+    if body is not None:
         strategies.append(st.sampled_from(rows or [{}]).flatmap(
             lambda row: operation.as_strategy(path_parameters=row or None, body=body)))
     return st.one_of(strategies)
+
+
+def _examples(operation: schemathesis.APIOperation) -> int:
+    # The statistics build a per-day index over the whole period asked for, and generated periods span
+    # centuries: a few seconds a request (reported against engine/stats.py), so fewer of them.
+    return SLOW_EXAMPLES if operation.path.startswith("/stats/") else EXAMPLES_PER_OPERATION
 
 
 def _run_schemathesis(app: Flask, known: dict[str, list[Any]], username: str) -> list[str]:
@@ -178,15 +189,16 @@ def _run_schemathesis(app: Flask, known: dict[str, list[Any]], username: str) ->
     for result in schema.get_all_operations():
         operation = result.ok()
 
+        # Derandomized: the same requests on every run, so a failure here is a regression, not luck.
         @given(case=_strategy(operation, known))
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
+        @settings(max_examples=_examples(operation), deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
         def exercise(case: schemathesis.Case) -> None:
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         try:
             exercise()
-        except Exception as failure:  # noqa: BLE001 - collected per operation, reported together below
+        except (Exception, BaseExceptionGroup) as failure:  # noqa: BLE001 - collected, reported together below
             failures.append(f"{operation.label} as {username}: {_explain(failure)}")
     return failures
 
