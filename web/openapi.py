@@ -28,23 +28,6 @@ DOCUMENT_KEY = "yjs_openapi"
 
 bp = Blueprint("api_docs", __name__)
 
-# Building blocks for schemas, so declarations stay one line each.
-STR: Schema = {"type": "string"}
-INT: Schema = {"type": "integer"}
-NUMBER: Schema = {"type": "number"}
-BOOL: Schema = {"type": "boolean"}
-ANY: Schema = {}
-DATE: Schema = {"type": "string", "format": "date"}
-DATETIME: Schema = {"type": "string", "format": "date-time"}
-OBJECT: Schema = {"type": "object"}
-ERROR: Schema = {
-    "type": "object", "required": ["error"],
-    "properties": {"error": {"type": "string", "description": "what was refused and how to fix it"}},
-}
-ERROR_REF: Schema = {"$ref": "#/components/schemas/Error"}
-OK: Schema = {"type": "object", "required": ["ok"], "properties": {"ok": {"const": True}}}
-
-
 _COMPONENTS: dict[str, Schema] = {}
 
 
@@ -52,6 +35,21 @@ def component(name: str, schema: Schema) -> Schema:
     """A schema shown once under its name in the document and referred to wherever it is used."""
     _COMPONENTS[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+# Building blocks for schemas, so declarations stay one line each.
+STR: Schema = {"type": "string"}
+INT: Schema = {"type": "integer"}
+BOOL: Schema = {"type": "boolean"}
+ANY: Schema = {}
+DATE: Schema = {"type": "string", "format": "date"}
+DATETIME: Schema = {"type": "string", "format": "date-time"}
+OBJECT: Schema = {"type": "object"}
+ERROR: Schema = component("Error", {
+    "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "string", "description": "what was refused and how to fix it"}},
+})
+OK: Schema = {"type": "object", "required": ["ok"], "properties": {"ok": {"const": True}}}
 
 
 def nullable(schema: Schema) -> Schema:
@@ -130,22 +128,14 @@ def document(endpoint: str, doc: ApiDoc) -> None:
     _DECLARED[endpoint] = doc
 
 
+# Decorators that use functools.wraps (web.api.authenticated, idempotent) copy these attributes outwards.
 def doc_of(app: Flask, endpoint: str) -> ApiDoc | None:
-    view: Any = app.view_functions[endpoint]
-    while view is not None:
-        if hasattr(view, "api_doc"):
-            return view.api_doc
-        view = getattr(view, "__wrapped__", None)
-    return _DECLARED.get(endpoint)
+    return getattr(app.view_functions[endpoint], "api_doc", None) or _DECLARED.get(endpoint)
 
 
 def requires_login(app: Flask, endpoint: str) -> bool:
-    view: Any = app.view_functions[endpoint]
-    while view is not None:
-        if getattr(view, "api_authenticated", False):
-            return True
-        view = getattr(view, "__wrapped__", None)
-    return False
+    """Whether the view is wrapped in `web.api.authenticated` (which marks its wrapper)."""
+    return bool(getattr(app.view_functions[endpoint], "api_authenticated", False))
 
 
 def api_rules(app: Flask) -> list[Rule]:
@@ -164,8 +154,8 @@ def build_document(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(api_rules(app), key=lambda r: r.rule):
         for path, fixed, parameters in _expand(rule, prefix):
-            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-                paths.setdefault(path, {})[method.lower()] = _operation(app, rule, method, fixed, parameters)
+            for method in sorted(_methods(rule)):
+                paths.setdefault(path, {})[method.lower()] = _operation(app, rule, path, method, fixed, parameters)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -180,7 +170,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 "basic": {"type": "http", "scheme": "basic", "description": "A user's username and password."},
                 "bearer": {"type": "http", "scheme": "bearer", "description": "An API token issued by an administrator."},
             },
-            "schemas": {"Error": ERROR, **dict(sorted(_COMPONENTS.items()))},
+            "schemas": dict(sorted(_COMPONENTS.items())),
         },
         "paths": paths,
     }
@@ -194,6 +184,7 @@ def _expand(rule: Rule, prefix: str) -> list[tuple[str, dict[str, str], list[Sch
     path = _VARIABLE.sub(lambda m: "{" + m.group(1) + "}", rule.rule).removeprefix(prefix) or "/"
     variants: list[tuple[str, dict[str, str]]] = [(path, {})]
     parameters = []
+    # Werkzeug keeps a rule's converters only in this private mapping (name -> converter instance).
     for name, converter in rule._converters.items():
         if isinstance(converter, AnyConverter):
             variants = [(p.replace("{" + name + "}", value), {**fixed, name: value})
@@ -213,20 +204,26 @@ def _converter_schema(converter: BaseConverter) -> Schema:
     return {"type": "string", "pattern": "^[^/]+$"}
 
 
-def _operation(app: Flask, rule: Rule, method: str, fixed: dict[str, str], path_parameters: list[Schema]) -> dict[str, Any]:
+def _methods(rule: Rule) -> set[str]:
+    return (rule.methods or set()) - {"HEAD", "OPTIONS"}
+
+
+def _operation(
+    app: Flask, rule: Rule, path: str, method: str, fixed: dict[str, str], path_parameters: list[Schema],
+) -> dict[str, Any]:
     declared = doc_of(app, rule.endpoint)
     doc = declared or ApiDoc(responses={200: ANY})
     for value in fixed.values():
         doc = doc.per_value.get(value, doc)
     name = rule.endpoint.removeprefix(f"{API_BLUEPRINT}.")
     # The docstring's first paragraph is the summary, the rest the description.
-    first, _, description = _dedent(app.view_functions[rule.endpoint].__doc__ or "").partition("\n\n")
+    first, _, description = inspect.cleandoc(app.view_functions[rule.endpoint].__doc__ or "").partition("\n\n")
     summary = doc.summary or " ".join(first.split()) or name.replace("_", " ")
-    methods = (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    method_suffix = [method.lower()] if len(_methods(rule)) > 1 else []
     operation: dict[str, Any] = {
-        "operationId": "_".join([name, *fixed.values(), *([method.lower()] if len(methods) > 1 else [])]).replace("-", "_"),
+        "operationId": "_".join([name, *fixed.values(), *method_suffix]).replace("-", "_"),
         "summary": summary,
-        "tags": [rule.rule.removeprefix(app.blueprints[API_BLUEPRINT].url_prefix or "").split("/")[1]],
+        "tags": [path.split("/")[1]],
         "parameters": [
             *path_parameters,
             *({"name": n, "in": "query", "required": n in doc.required_query, "schema": s} for n, s in doc.query.items()),
@@ -249,20 +246,16 @@ def _responses(doc: ApiDoc, login: bool) -> dict[str, Any]:
     answers: dict[str, Any] = {str(code): {"description": _STATUS_TEXT.get(code, "OK"), "content": _content(schema)}
                                for code, schema in sorted(doc.responses.items())}
     if login:
-        answers["401"] = {"description": "No or wrong credentials.", "content": _content(ERROR_REF),
+        answers["401"] = {"description": "No or wrong credentials.", "content": _content(ERROR),
                           "headers": {"WWW-Authenticate": {"schema": STR}}}
     answers["4XX"] = {"description": "Refused: bad input (422), not allowed (403), not found (404), "
-                                     "conflicting state (409)…", "content": _content(ERROR_REF)}
+                                     "conflicting state (409)…", "content": _content(ERROR)}
     return answers
 
 
 def _content(schema: Schema | Content) -> dict[str, Any]:
     media = schema.media if isinstance(schema, Content) else {"application/json": schema}
     return {media_type: {"schema": s} for media_type, s in media.items()}
-
-
-def _dedent(text: str) -> str:
-    return inspect.cleandoc(text)
 
 
 _STATUS_TEXT = {200: "OK", 201: "Created"}

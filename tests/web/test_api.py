@@ -116,3 +116,23 @@ def test_malformed_case_requests_are_4xx_with_a_message(client, staff, body: byt
 def test_unknown_ids_are_404(client, staff) -> None:
     assert client.get("/api/v1/cases/999999", headers=basic("window")).status_code == 404
     assert client.post("/api/v1/tasks/999999/complete", json={}, headers=basic("alpha")).status_code == 404
+
+
+def test_the_applicants_phone_and_id_number_are_whole_only_for_the_window_and_admins(client, staff) -> None:
+    applicant = {"name": "张三", "phone": "13800138000", "id_number": "110101199003071234"}
+    case_id = start(client, applicant=applicant).get_json()["id"]
+    for who in ("window", "admin"):
+        shown = client.get(f"/api/v1/cases/{case_id}", headers=basic(who)).get_json()["applicant"]
+        assert shown == applicant, who
+    for who in ("supervisor", "analyst", "alpha"):
+        response = client.get(f"/api/v1/cases/{case_id}", headers=basic(who))
+        assert response.get_json()["applicant"] == {"name": "张三", "phone": "138****8000", "id_number": "1101**********1234"}, who
+        assert "13800138000" not in response.get_data(as_text=True)
+        assert "110101199003071234" not in response.get_data(as_text=True)
+
+
+def test_text_with_nul_is_refused_before_it_reaches_the_database(client, staff) -> None:
+    response = client.post("/api/v1/departments", json={"code": "delta", "name": "丁\x00局"}, headers=basic("admin"))
+    assert response.status_code == 422 and "NUL" in response.get_json()["error"]
+    response = client.get("/api/v1/tasks?department=al%00pha", headers=basic("supervisor"))
+    assert response.status_code == 422 and "NUL" in response.get_json()["error"]

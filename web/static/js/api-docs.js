@@ -94,9 +94,13 @@
         byTag.get(tag).push(operationCard(doc, path, method, operation));
       });
     });
+    const schemas = Object.keys(doc.components.schemas).map((name) =>
+      el("details", { class: "card", id: "schema-" + name }, el("summary", {}, el("code", {}, name)),
+        outline(doc, { $ref: "#/components/schemas/" + name }, 0)));
     root.replaceChildren(
       el("p", {}, doc.info.description),
-      ...[...byTag.entries()].map(([tag, cards]) => el("section", {}, el("h2", {}, tag), cards)));
+      ...[...byTag.entries()].map(([tag, cards]) => el("section", {}, el("h2", {}, tag), cards)),
+      el("section", { id: "schemas" }, el("h2", {}, "schemas"), schemas));
   }
 
   fetch(root.dataset.src, { headers: { Accept: "application/json" } })
