@@ -73,4 +73,4 @@ bench: install
 # throwaway PostgreSQL, with and without the indexes it recommends; seeds its SQLite file on first run.
 .PHONY: bench-stats
 bench-stats: install
-	$(PY) -m bench.stats_bench --indexes
+	$(PY) -m bench.stats_bench

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 
 from bench.common import migrate, password_cost
-from engine.calendar import OFFICE_TZ, WorkingCalendar
+from engine.calendar import OFFICE_TZ, WorkingCalendar, office_day_number
 from engine.calendar_store import load_calendar, seed_calendar
 from engine.cases import accept_case
 from engine.catalog import deploy_processes, ensure_departments
@@ -89,7 +89,11 @@ class Generator:
                 "paused_days": paused_days, "extended_days": extended, "due_at": schedule.due_at,
                 "notice_at": schedule.notice_at, "yellow_at": schedule.yellow_at, "stopped_at": stopped,
                 "level": clock.level, "next_warning_at": next_warning_at(clock),  # type: ignore[arg-type]
-                "unconfirmed": schedule.unconfirmed}
+                "unconfirmed": schedule.unconfirmed,
+                # What engine.models derives on every ORM flush (bulk INSERTs bypass the ORM).
+                "started_day": office_day_number(started),
+                "stopped_day": office_day_number(stopped) if stopped is not None else None,
+                "late": stopped > schedule.due_at if stopped is not None else None}
 
     def case(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         rng = self.rng
@@ -202,6 +206,8 @@ def set_up(db: Database, cases: int) -> tuple[WorkingCalendar, dict, dict, dict,
         calendar = load_calendar(session)
         definitions = {}
         for d in session.scalars(select(ProcessDefinition)):
+            if not {"tasks", "promised_days", "statutory_days"} <= d.catalog.keys():
+                continue  # not a 一件事 with time limits (the enterprise project and ticket flows)
             definitions[d.key] = {"id": d.id, "tasks": d.catalog["tasks"], "promised_days": d.catalog["promised_days"],
                                   "statutory_days": d.catalog["statutory_days"]}
     # Rows as wide as real ones: each case carries the workflow state of a real case of its 一件事

@@ -5,11 +5,10 @@ queries, rendering), signed in as the `supervisor` demo user, at the seed's fixe
 is the median (and the slowest) of `--repeat` requests after one warm-up; "cold" is a fresh app's
 first board, which also fills the per-process cache of step durations used for predictions.
 
-With `--indexes` each database is timed again after creating `RECOMMENDED_INDEXES` (the schema is
-owned by the migrations, so the bench only proposes them).
+The statistics' covering indexes (ix_clocks_stats, ix_cases_stats) come from the migrations.
 
     .venv/bin/python -m bench.stats_bench                      # seeds both on first run (~3 min)
-    .venv/bin/python -m bench.stats_bench --indexes --repeat 7
+    .venv/bin/python -m bench.stats_bench --repeat 7
 """
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -31,14 +31,6 @@ from engine.models import Case, Task
 from tests.pgserver import PostgresServer, find_pg_bin
 from tests.web.conftest import basic
 from web.app import create_app
-
-RECOMMENDED_INDEXES = (
-    # Department / step statistics and step durations read only this index, grouped in its order.
-    "CREATE INDEX ix_clocks_stats ON clocks (kind, department_id, element_id, started_at, stopped_at, due_at, "
-    "paused_days, paused_since, level, case_id)",
-    # Case statistics by period read this instead of the case rows, which carry the workflow state.
-    "CREATE INDEX ix_cases_stats ON cases (accepted_at, definition_id, channel, visits, completed_at)",
-)
 
 PAGES = (
     ("board", "/supervisor/"),
@@ -77,46 +69,89 @@ def ensure_seeded(url: str, cases: int) -> None:
         raise SystemExit(f"{url} holds {present:,} cases, not {cases:,}; use another database")
 
 
+class CpuMeter:
+    """CPU seconds spent on a request: this process (Flask, the SQLite engine, psycopg) plus, on
+    PostgreSQL, the server backends of the bench's database (read from /proc). On a shared, loaded
+    machine wall-clock times mostly measure the neighbours; CPU time is what one idle core would take.
+    PostgreSQL's parallel workers are turned off for the bench database so the backends do all the work.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK")
+        # Its own connection, outside the app's pool, so it never takes the backend the app will use.
+        self.probe = None if url.startswith("sqlite") else (
+            connect(url).engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+
+    def _backends(self) -> list[int]:
+        if self.probe is None:
+            return []
+        return list(self.probe.scalars(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")))
+
+    def close(self) -> None:
+        if self.probe is not None:
+            self.probe.close()
+
+    def _server_seconds(self, pids: list[int]) -> float:
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / self.tick  # utime, stime
+        return total
+
+    def __call__(self, request: Any) -> float:
+        pids = self._backends()
+        before = time.process_time() + self._server_seconds(pids)
+        request()
+        return (time.process_time() + self._server_seconds(pids) - before) * 1000
+
+
 def measure(url: str, repeat: int) -> dict[str, dict[str, float]]:
     db = connect(url)
+    if not db.is_sqlite:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            database = connection.scalar(text("SELECT current_database()"))
+            connection.execute(text(f'ALTER DATABASE "{database}" SET max_parallel_workers_per_gather = 0'))
+        db.engine.dispose()  # the setting applies to connections opened from now on
     app = create_app({"TESTING": True, "DATABASE": db, "CLOCK": FrozenClock(NOW), "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     assert client.post("/login", data={"username": "supervisor", "password": "demo123"}).status_code == 302
     auth = basic("supervisor", "demo123")
+    cpu = CpuMeter(url)
     results: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
-    assert client.get("/supervisor/").status_code == 200
-    results["board, cold (fills the duration cache)"] = {"median": (time.perf_counter() - started) * 1000}
+    cold_cpu = cpu(lambda: client.get("/supervisor/"))
+    results["board, cold (fills the duration cache)"] = {"median": (time.perf_counter() - started) * 1000, "cpu": cold_cpu}
     for name, path in PAGES:
         headers = auth if path.startswith("/api/") else {}
         response = client.get(path, headers=headers)
         assert response.status_code == 200, (path, response.status_code, response.get_data(as_text=True)[:500])
-        times = []
+        times, cpus = [], []
         for _ in range(repeat):
             started = time.perf_counter()
-            client.get(path, headers=headers)
+            cpus.append(cpu(lambda: client.get(path, headers=headers)))
             times.append((time.perf_counter() - started) * 1000)
-        results[name] = {"median": statistics.median(times), "max": max(times)}
+        results[name] = {"median": statistics.median(times), "max": max(times), "cpu": statistics.median(cpus)}
+    cpu.close()
     with db.reader.begin() as session:
         open_tasks = session.scalar(select(func.count(Task.id)).where(Task.state.in_(("open", "claimed"))))
     results["_open_tasks"] = {"median": float(open_tasks or 0)}
+    if not db.is_sqlite:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'ALTER DATABASE "{database}" RESET max_parallel_workers_per_gather'))
     db.dispose()
     return results
 
 
-def set_indexes(url: str, present: bool) -> None:
-    """Create (or drop) RECOMMENDED_INDEXES, so a reused database is timed as asked."""
+def analyze(url: str) -> None:
+    """Fresh planner statistics (and, on PostgreSQL, the visibility map index-only scans need)."""
     db = connect(url)
-    with db.engine.begin() as connection:
-        for statement in RECOMMENDED_INDEXES:
-            connection.execute(text(f"DROP INDEX IF EXISTS {statement.split()[2]}"))
-            if present:
-                connection.execute(text(statement))
-        connection.execute(text("ANALYZE"))
-    if not db.is_sqlite:  # index-only scans need the visibility map
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM (ANALYZE) clocks, cases"))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE" if db.is_sqlite else "VACUUM (ANALYZE) clocks, cases, tasks"))
     db.dispose()
 
 
@@ -128,7 +163,6 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="an existing PostgreSQL database (else a throwaway cluster is started)")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--indexes", action="store_true", help="also time with RECOMMENDED_INDEXES")
     parser.add_argument("--json", help="write the results here too")
     args = parser.parse_args()
 
@@ -148,31 +182,26 @@ def main() -> None:
         for label, url in targets:
             print(f"{label}: {url}")
             ensure_seeded(url, args.cases)
-            set_indexes(url, False)
+            analyze(url)
             runs[label] = measure(url, args.repeat)
-            if args.indexes:
-                set_indexes(url, True)
-                runs[f"{label} + indexes"] = measure(url, args.repeat)
     finally:
         if server is not None:
             server.stop()
 
     labels = list(runs)
-    print(f"\n{args.cases:,} cases; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; "
-          f"median of {args.repeat} (max) in ms; open tasks: "
+    print(f"\n{args.cases:,} cases; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; open tasks: "
           + ", ".join(f"{label} {int(runs[label]['_open_tasks']['median'])}" for label in labels))
-    width = max(len(name) for name in runs[labels[0]]) + 2
-    print("| " + "endpoint".ljust(width) + " | " + " | ".join(label.ljust(20) for label in labels) + " |")
-    print("|" + "-" * (width + 2) + "|" + "|".join("-" * 22 for _ in labels) + "|")
-    for name in runs[labels[0]]:
-        if name.startswith("_"):
-            continue
-        cells = []
-        for label in labels:
-            figure = runs[label][name]
-            cell = f"{figure['median']:.0f}" + (f" ({figure['max']:.0f})" if "max" in figure else "")
-            cells.append(cell.ljust(20))
-        print("| " + name.ljust(width) + " | " + " | ".join(cells) + " |")
+    for title, cell in (
+        (f"wall clock, median of {args.repeat} (slowest), ms", lambda f: f"{f['median']:.0f}" + (f" ({f['max']:.0f})" if "max" in f else "")),
+        ("CPU time (process + PostgreSQL backends, no parallel workers), median, ms", lambda f: f"{f['cpu']:.0f}"),
+    ):
+        print(f"\n{title}")
+        width = max(len(name) for name in runs[labels[0]]) + 2
+        print("| " + "endpoint".ljust(width) + " | " + " | ".join(label.ljust(20) for label in labels) + " |")
+        print("|" + "-" * (width + 2) + "|" + "|".join("-" * 22 for _ in labels) + "|")
+        for name in runs[labels[0]]:
+            if not name.startswith("_"):
+                print("| " + name.ljust(width) + " | " + " | ".join(cell(runs[label][name]).ljust(20) for label in labels) + " |")
     if args.json:
         Path(args.json).write_text(json.dumps({"cases": args.cases, "runs": runs}, indent=1), encoding="utf-8")
 

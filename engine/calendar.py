@@ -197,6 +197,15 @@ class WorkingCalendar:
         return self._working_days[year]
 
 
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def office_day_number(moment: datetime) -> int:
+    """Days since 1970-01-01 of the office-local day of `moment`: an integer SQL can group by and look
+    working days up with, without parsing a timestamp per row."""
+    return (moment.astimezone(OFFICE_TZ).date() - _EPOCH_DAY).days
+
+
 def to_office_time(moment: datetime) -> datetime:
     """`moment` in office local time; naive datetimes are refused as ambiguous."""
     if moment.tzinfo is None or moment.utcoffset() is None:

@@ -54,6 +54,24 @@ def accept_case(
     clerk for the applicant (帮办代办); see `engine.intake`.
     """
     require(may_accept_cases(actor), "only window clerks accept applications")
+    return start_case(session, clock, actor, definition_key, applicant, data, channel, missing_materials, commitments,
+                      assisted)
+
+
+def start_case(
+    session: Session,
+    clock: Clock,
+    actor: User,
+    definition_key: str,
+    applicant: dict[str, Any],
+    data: dict[str, Any] | None = None,
+    channel: str = Channel.WINDOW,
+    missing_materials: list[dict[str, Any]] | None = None,
+    commitments: list[dict[str, Any]] | None = None,
+    assisted: bool = False,
+) -> Case:
+    """`accept_case` without the window's permission check, for services whose own rule says who may
+    start their flow (a problem ticket is logged by department staff too: engine.tickets)."""
     applicant = _valid_applicant(applicant)
     if channel not in Channel.__members__.values():
         raise InvalidInput(f"channel must be one of {', '.join(Channel)}")
@@ -107,6 +125,63 @@ def accept_case(
     save_workflow(case, workflow)
     session.flush()
     return case
+
+
+MAX_REASONS, MAX_REASON_LENGTH = 20, 500
+
+
+def refuse_application(
+    session: Session,
+    clock: Clock,
+    actor: User,
+    definition_key: str,
+    applicant: dict[str, Any],
+    reasons: Any,
+    data: dict[str, Any] | None = None,
+    channel: str = Channel.WINDOW,
+) -> Case:
+    """Refuse an application at the window (不予受理) with the reasons the 决定书 prints.
+
+    The refusal is numbered and filed like a case (the applicant may check it with the receipt's
+    query code, the decision is printable and appears in the platform feed) but no department task
+    opens and no clock runs; the statistics of 办件 leave it out.
+    """
+    require(may_accept_cases(actor), "only window clerks decide on applications")
+    applicant = _valid_applicant(applicant)
+    reasons = _valid_reasons(reasons)
+    if channel not in Channel.__members__.values():
+        raise InvalidInput(f"channel must be one of {', '.join(Channel)}")
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("data must be an object")
+    definition = latest_definition(session, definition_key)
+    now = clock.now()
+    # Never started: kept so every case row holds a loadable instance of its definition.
+    workflow = new_workflow(spec_cache.get(definition), clock, load_calendar(session))
+    case = Case(
+        number=next_case_number(session, now), definition=definition, applicant_name=applicant["name"],
+        applicant_id_number=applicant.get("id_number"), applicant_phone=applicant.get("phone"), channel=channel,
+        status=CaseStatus.NOT_ACCEPTED, data=dict(data or {}), created_by_id=actor.id, accepted_at=now,
+        completed_at=now, state="", state_format=STATE_FORMAT, query_code=secrets.token_hex(3).upper(),
+        visits=1 if channel == Channel.WINDOW else 0,
+    )
+    session.add(case)
+    session.flush()
+    history.record(session, case, "not_accepted", now, actor, channel=channel, definition=definition.key,
+                   version=definition.version, reasons=reasons)
+    save_workflow(case, workflow)
+    session.flush()
+    return case
+
+
+def _valid_reasons(reasons: Any) -> list[str]:
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise InvalidInput("reasons must be a list of texts")
+    cleaned = [r.strip() for r in reasons if r.strip()]
+    if not cleaned:
+        raise InvalidInput("a refusal needs at least one reason (不予受理 must say why)")
+    if len(cleaned) > MAX_REASONS or any(len(r) > MAX_REASON_LENGTH for r in cleaned):
+        raise InvalidInput(f"at most {MAX_REASONS} reasons of at most {MAX_REASON_LENGTH} characters each")
+    return cleaned
 
 
 def _valid_applicant(applicant: Any) -> dict[str, Any]:

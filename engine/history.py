@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from engine.models import Case, CaseEvent, Task, User
 
 _LAST_HASH_KEY = "yjs_last_event_hash"
+_LOCKED_KEY = "yjs_locked_cases"
 
 
 def record(
@@ -53,8 +54,27 @@ def _last_hash(session: Session, case_id: int) -> str | None:
     remembered = session.info.setdefault(_LAST_HASH_KEY, {})
     if case_id in remembered:
         return remembered[case_id]
-    session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
-    return session.scalar(select(CaseEvent.hash).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1))
+    if case_id not in session.info.get(_LOCKED_KEY, ()):
+        session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
+    return session.scalar(last_hash_query(case_id))
+
+
+def last_hash_query(case_id: Any) -> Select[tuple[str | None]]:
+    """The hash of the case's latest event. Read it only while holding the case row's lock: on
+    PostgreSQL a statement sees what was committed when it started, so only a read made after the
+    lock was granted sees the event of the transaction that held it before."""
+    return select(CaseEvent.hash).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
+
+
+def note_case_locked(session: Session, case_id: int) -> None:
+    """The caller holds the case row's lock for the rest of the transaction (`engine.runtime.lock_case`),
+    so reading the last hash need not take it again."""
+    session.info.setdefault(_LOCKED_KEY, set()).add(case_id)
+
+
+def remember_last_hash(session: Session, case_id: int, last_hash: str | None) -> None:
+    """The last hash, read by the caller under the case lock in one statement with what it needed anyway."""
+    session.info.setdefault(_LAST_HASH_KEY, {})[case_id] = last_hash
 
 
 def event_hash(row: CaseEvent) -> str:
@@ -99,6 +119,10 @@ def _refuse_event_changes(session: Session, _context: Any, _instances: Any) -> N
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_remembered_hashes(session: Session, _transaction: Any) -> None:
-    # Also at the end of a savepoint: a rolled-back savepoint may have held the remembered event.
-    session.info.pop(_LAST_HASH_KEY, None)
+def _forget_remembered_hashes(session: Session, transaction: SessionTransaction) -> None:
+    # Also at the end of a savepoint: a rolled-back savepoint may have held the remembered event,
+    # and it releases the row locks taken inside it. Not at the end of a flush's inner transaction
+    # (nested False, with a parent): a flush keeps what it wrote, or fails the whole transaction.
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_LAST_HASH_KEY, None)
+        session.info.pop(_LOCKED_KEY, None)

@@ -7,7 +7,10 @@ process and definition version.
 from __future__ import annotations
 
 import json
+import os
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Callable
 from uuid import UUID
 
@@ -108,3 +111,83 @@ def load_state(
         STATE_MIGRATIONS[version](dct)
     _serializer.migrate(dct)
     return _serializer.from_dict(dct, definition=parsed, script_engine=restricted_script_engine(clock, calendar))
+
+
+@dataclass(frozen=True)
+class HotWorkflow:
+    """A workflow as it was after a committed action, with exactly the state text that was written."""
+
+    case_id: int
+    version: int
+    definition_id: int
+    state: str
+    workflow: BpmnWorkflow
+
+
+class WorkflowCache:
+    """Deserialized workflows of recently used cases, per process, so an action deserializes only
+    when another process (or a rollback, or anything but this process's last commit) changed the case.
+
+    An entry is used only when the case row read under its lock has the same `version` and the very
+    same `state` text the entry was serialized to. The version is the cheap check; comparing the text
+    (a memcmp of what the row already returned) also covers what a counter cannot: ids and versions
+    reused after a restore or a test's emptied tables. `take` removes the entry, so a workflow is never
+    shared by two threads and one changed by a failed action never comes back; a commit puts it back.
+    Bounded by an estimate of its memory (a loaded workflow takes ~3× its JSON), least recently used first.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[int, HotWorkflow] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def _cost(entry: HotWorkflow) -> int:
+        return 4 * len(entry.state)
+
+    def take(self, case_id: int, version: int, definition_id: int, state: str) -> HotWorkflow | None:
+        with self._lock:
+            entry = self._entries.pop(case_id, None)
+            if entry is not None:
+                self._bytes -= self._cost(entry)
+        if entry is None or entry.version != version or entry.definition_id != definition_id or entry.state != state:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry
+
+    def put(self, entry: HotWorkflow) -> None:
+        cost = self._cost(entry)
+        if cost > self.max_bytes:
+            return
+        with self._lock:
+            old = self._entries.pop(entry.case_id, None)
+            if old is not None:
+                self._bytes -= self._cost(old)
+                if old.version > entry.version:
+                    # A later commit of another thread got here first; keep the newer one.
+                    entry, cost = old, self._cost(old)
+            self._entries[entry.case_id] = entry
+            self._bytes += cost
+            while self._bytes > self.max_bytes:
+                _case_id, evicted = self._entries.popitem(last=False)
+                self._bytes -= self._cost(evicted)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+
+workflow_cache = WorkflowCache(int(float(os.environ.get("YJS_WORKFLOW_CACHE_MB", "64")) * 2**20))
+"""`YJS_WORKFLOW_CACHE_MB=0` turns the cache off."""

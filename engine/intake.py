@@ -24,6 +24,7 @@ from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import Case, Commitment, Department, MissingMaterial, ProcessDefinition, User
 from engine.notifications import notify, people_responsible_for
 from engine.permissions import belongs_to_department, require, sees_every_department
+from engine.validation import checked_text
 from engine.vocab import Role, TaskKind
 
 COMMITMENT_CHECK_DAYS = 30
@@ -69,19 +70,10 @@ def _list_of_objects(value: Any, what: str) -> list[dict[str, Any]]:
     return value
 
 
-def _text(value: Any, what: str, limit: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{what} is required")
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
-    return value
-
-
 def _missing_items(value: Any, today: date) -> list[MissingItem]:
     items = []
     for raw in _list_of_objects(value, "missing_materials"):
-        name = _text(raw.get("name"), "the missing material's name", MAX_NAME)
+        name = checked_text(raw.get("name"), "the missing material's name", MAX_NAME)
         try:
             promised = date.fromisoformat(raw.get("promised_date") or "")
         except (TypeError, ValueError):
@@ -95,8 +87,8 @@ def _missing_items(value: Any, today: date) -> list[MissingItem]:
 
 
 def _commitment_items(value: Any) -> list[CommitmentItem]:
-    return [CommitmentItem(_text(raw.get("material"), "the material a commitment replaces", MAX_NAME),
-                           _text(raw.get("text"), "the commitment's text", MAX_TEXT))
+    return [CommitmentItem(checked_text(raw.get("material"), "the material a commitment replaces", MAX_NAME),
+                           checked_text(raw.get("text"), "the commitment's text", MAX_TEXT))
             for raw in _list_of_objects(value, "commitments")]
 
 
@@ -149,7 +141,7 @@ def check_commitment(session: Session, clock: Clock, actor: User, commitment_id:
     require(may_check_commitment(actor, commitment), "only the supervising department checks this commitment")
     if commitment.checked_at is not None:
         raise Conflict("this commitment has already been checked")
-    result = _text(result, "the check's result", MAX_TEXT)
+    result = checked_text(result, "the check's result", MAX_TEXT)
     now = clock.now()
     commitment.checked_at, commitment.checked_by_id, commitment.check_result = now, actor.id, result
     case = session.get(Case, commitment.case_id)

@@ -95,6 +95,15 @@ def may_handle_materials(user: User) -> bool:
     return user.has_role(Role.WINDOW, Role.ADMIN)
 
 
+def may_read_materials(session: Session, user: User, case: Case) -> bool:
+    """The applicant's files (ID cards, licences): who may view the case, except analysts — they see
+    where open cases stand in their flow (migration), never the applicant's papers."""
+    if user.has_role(Role.WINDOW, Role.SUPERVISOR, Role.ADMIN):
+        return may_view_case(session, user, case)
+    return user.department_id is not None and bool(session.scalar(
+        select(Task.id).where(Task.case_id == case.id, Task.department_id == user.department_id).limit(1)))
+
+
 def reviews_are_done(session: Session, case: Case) -> bool:
     """Every department's result is in: the flow has reached its delivery or decision notice (or ended)."""
     if case.status != CaseStatus.IN_PROGRESS:
@@ -166,7 +175,7 @@ def get_material(session: Session, actor: User, case_id: int, material_id: int) 
                               .where(CaseMaterial.id == material_id, CaseMaterial.case_id == case_id))
     if case is None or material is None:
         raise NotFound(f"no material {material_id} in case {case_id}")
-    require(may_view_case(session, actor, case), "you may not view this case")
+    require(may_read_materials(session, actor, case), "you may not read this case's materials")
     return material
 
 

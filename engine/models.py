@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from engine.calendar import office_day_number
 from engine.db import Base
 from engine.vocab import CaseStatus, Channel, TaskState
 
@@ -124,6 +125,10 @@ class Case(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # Case statistics by period read this index instead of the rows, which carry the workflow state.
+        Index("ix_cases_stats", "accepted_at", "definition_id", "channel", "visits", "completed_at", "status"),
+    )
 
 
 class CaseNumberCounter(Base):
@@ -230,9 +235,30 @@ class Clock(Base):
     next_warning_at: Mapped[datetime | None] = mapped_column(index=True)
     # The due date depends on a year whose official holiday schedule is not confirmed yet.
     unconfirmed: Mapped[bool] = mapped_column(default=False)
+    # Derived on every flush (`_derive_clock_days`), for the statistics: office-local day numbers of the
+    # start and stop, and whether it stopped after its due date (NULL while running). Integer columns
+    # aggregate over half a million steps far cheaper than parsing and comparing timestamps.
+    started_day: Mapped[int] = mapped_column(Integer, server_default="0")
+    stopped_day: Mapped[int | None] = mapped_column(Integer)
+    late: Mapped[bool | None]
 
     case: Mapped[Case] = relationship()
     department: Mapped[Department | None] = relationship()
+
+    __table_args__ = (
+        # Department / step statistics and durations read only this index, grouped in its order.
+        Index("ix_clocks_stats", "kind", "department_id", "element_id", "started_day", "stopped_day", "late", "due_at",
+              "paused_days", "paused_since", "level", "case_id"),
+    )
+
+
+@event.listens_for(Clock, "before_insert")
+@event.listens_for(Clock, "before_update")
+def _derive_clock_days(_mapper: Any, _connection: Any, clock: Clock) -> None:
+    clock.started_day = office_day_number(clock.started_at)
+    stopped = clock.stopped_at
+    clock.stopped_day = office_day_number(stopped) if stopped is not None else None
+    clock.late = stopped > clock.due_at if stopped is not None else None
 
 
 class ClockPause(Base):
@@ -485,3 +511,116 @@ class IdempotentRequest(Base):
     status: Mapped[int]
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class ThrottleSlot(Base):
+    """Failed guesses (wrong passwords, wrong progress queries) from one address in one minute, shared
+    by every worker and host; see `engine.throttle`."""
+
+    __tablename__ = "throttle_slots"
+
+    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[datetime] = mapped_column(primary_key=True)
+    hits: Mapped[int]
+
+
+# --- Enterprise services (issue 9): project lifecycle, problem tickets, the 双公示 credit feed ---------------
+# Each project and each ticket is a case of its own flow (processes/qiye_xiangmu.bpmn, wenti_gongdan.bpmn), so
+# steps, clocks, warnings and supervision are the engine's; these rows hold only what the flow does not.
+
+
+class Project(Base):
+    """An enterprise's investment project followed from 招商引资 to 清算退出 (企业全生命周期服务)."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    enterprise_name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    # Yuan, whole: 900 projects of up to hundreds of millions fit a 64-bit integer with room to spare.
+    investment_yuan: Mapped[int] = mapped_column(BigInteger)
+    # ≥ 5 million yuan (重大项目); stored so the overview filters and counts it in SQL.
+    major: Mapped[bool] = mapped_column(default=False, index=True)
+    contact_name: Mapped[str] = mapped_column(String(80))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    registered_at: Mapped[datetime]
+    registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[Case] = relationship(lazy="joined")
+    steps: Mapped[list[ProjectStep]] = relationship(
+        back_populates="project", order_by="ProjectStep.position", cascade="all, delete-orphan"
+    )
+
+
+class ProjectStep(Base):
+    """One step of a project's plan, locked when the project entered the platform (锁定每一个环节的办理时间).
+
+    The actual dates are the flow's task rows for the same element, or the linked 一件事 case's
+    acceptance and conclusion for a step that stands for one; the plan never moves with them.
+    """
+
+    __tablename__ = "project_steps"
+    __table_args__ = (UniqueConstraint("project_id", "element_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    stage: Mapped[str] = mapped_column(String(20))
+    element_id: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    planned_days: Mapped[int]
+    planned_start: Mapped[date] = mapped_column(Date)
+    planned_due: Mapped[date] = mapped_column(Date)
+    # The 一件事 (definition key) this step stands for, locked with the plan like its working days.
+    matter: Mapped[str | None] = mapped_column(String(60))
+    # The case of that 一件事 accepted for the enterprise when the flow reached the step; one step per case.
+    linked_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), unique=True)
+
+    project: Mapped[Project] = relationship(back_populates="steps")
+    department: Mapped[Department] = relationship(lazy="joined")
+    linked_case: Mapped[Case | None] = relationship(foreign_keys=[linked_case_id])
+
+
+class Ticket(Base):
+    """A problem an enterprise raised (挂号 → 交办 → 落实 → 督办 → 反馈 → 销号); its steps are its case's tasks."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    enterprise_name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str | None] = mapped_column(String(40))
+    contact_name: Mapped[str] = mapped_column(String(80))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    problem: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    limit_days: Mapped[int]
+    logged_at: Mapped[datetime]
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # 督办: when the latest overdue round was escalated, and the supervision order it raised.
+    escalated_at: Mapped[datetime | None]
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_orders.id"))
+
+    case: Mapped[Case] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class CreditFeedItem(Base):
+    """双公示: one approval decision (行政许可) as the credit-information platform takes it, once per case."""
+
+    __tablename__ = "credit_feed_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[datetime]
+    # The platform must have it within 7 working days of the decision.
+    due_by: Mapped[datetime]
+    published_at: Mapped[datetime] = mapped_column(index=True)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)

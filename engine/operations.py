@@ -106,6 +106,8 @@ def resolve_task(session: Session, clock: Clock, actor: User, task_id: int, opin
     task = get_task(session, task_id)
     lock_case(session, task.case_id)
     session.refresh(task)
+    # Who asks is checked before the task's state, so others learn nothing of it (403, not 409).
+    require(task.assignee_id == actor.id or may_act_on_task(actor, task), "only the delegate of a delegated task resolves it")
     if task.delegation != "pending" or task.assignee_id != actor.id:
         raise Conflict("only the delegate of a delegated task resolves it")
     now = clock.now()
@@ -172,6 +174,8 @@ def withdraw_task(session: Session, clock: Clock, actor: User, task_id: int) -> 
     task = get_task(session, task_id)
     case = lock_case(session, task.case_id)
     session.refresh(task)
+    # Who asks is checked before the task's state, so others learn nothing of it (403, not 409).
+    require(task.completed_by_id == actor.id or may_act_on_task(actor, task), "only the person who completed a task withdraws it")
     if task.state != TaskState.COMPLETED or task.completed_by_id != actor.id:
         raise Conflict("only the person who completed a task withdraws it")
     if case.status != CaseStatus.IN_PROGRESS or task.workflow_task_id is None:
@@ -300,6 +304,8 @@ def give_opinion(session: Session, clock: Clock, actor: User, task_id: int, opin
 
 def batch_approve(session: Session, clock: Clock, actor: User, task_ids: list[int], opinion: str) -> dict[int, str]:
     """Batch 通过 of routine tasks: each in its own savepoint, so one refusal does not undo the others."""
+    # Only the departments' staff approve; anyone else would only learn, id by id, which tasks exist.
+    require(actor.has_role(*ACTING_ROLES, Role.WINDOW), "only a department's staff approve its tasks")
     opinion = _reason(opinion, "an opinion")
     if not task_ids or len(task_ids) > 200:
         raise InvalidInput("give between 1 and 200 task ids")

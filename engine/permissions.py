@@ -28,6 +28,11 @@ def may_accept_cases(user: User) -> bool:
     return user.has_role(Role.WINDOW, Role.ADMIN)
 
 
+def may_log_tickets(user: User) -> bool:
+    """Whoever serves enterprises logs their problems: the window, and department staff (包联干部)."""
+    return may_accept_cases(user) or (user.department_id is not None and user.has_role(Role.REVIEWER, Role.DEPARTMENT_HEAD))
+
+
 def may_deploy_definitions(user: User) -> bool:
     return user.has_role(Role.ANALYST, Role.ADMIN)
 

@@ -41,6 +41,8 @@ class PlatformEventType(StrEnum):
     """A 特别程序 (hearing, testing, expert review…) started; not counted in the time limit."""
     SPECIAL_PROCEDURE_ENDED = "特别程序结束"
     """The 特别程序 ended."""
+    NOT_ACCEPTED = "不予受理"
+    """The window did not accept the application: the event carries the channel and the reasons."""
     CONCLUDED = "办结"
     """The case concluded: `result` is completed (准予) or rejected (不予许可)."""
     RATED = "评价"
@@ -48,7 +50,7 @@ class PlatformEventType(StrEnum):
 
 
 # Our case-file actions that the platform hears about; the others stay in the case file only.
-FEED_ACTIONS = ("accepted", "clock_paused", "clock_resumed", "case_concluded", "rated")
+FEED_ACTIONS = ("accepted", "not_accepted", "clock_paused", "clock_resumed", "case_concluded", "rated")
 _PAUSES = {
     ("clock_paused", PauseKind.SUPPLEMENT): PlatformEventType.SUPPLEMENT_STARTED,
     ("clock_resumed", PauseKind.SUPPLEMENT): PlatformEventType.SUPPLEMENT_ENDED,
@@ -157,6 +159,8 @@ def _platform_event(row: CaseEvent, number: str, definition: str, department: st
     details = row.details or {}
     if row.action == "accepted":
         kind, shown = PlatformEventType.ACCEPTED, {"channel": details.get("channel"), "version": details.get("version")}
+    elif row.action == "not_accepted":
+        kind, shown = PlatformEventType.NOT_ACCEPTED, {"channel": details.get("channel"), "reasons": details.get("reasons")}
     elif row.action == "case_concluded":
         kind, shown = PlatformEventType.CONCLUDED, {"result": details.get("status")}
     elif row.action == "rated":

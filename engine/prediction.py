@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from engine.calendar import WorkingCalendar
+from engine.calendar import WorkingCalendar, office_day_number
 from engine.calendar_store import load_calendar
 from engine.deadlines import local_day, start_of_day
 from engine.models import Case, Clock, Department
@@ -62,9 +62,9 @@ def step_durations(
     k = Clock
     query = (
         select(k.element_id, k.department_id, func.count(),
-               func.sum(index.working_days(k.started_at, k.stopped_at, k.paused_days)))
-        .where(k.kind == ClockKind.TASK, k.stopped_at.is_not(None), k.department_id.is_not(None),
-               k.element_id.is_not(None), k.started_at >= start_of_day(first))
+               func.sum(index.handling_days(k)))
+        .where(k.kind == ClockKind.TASK, k.stopped_day.is_not(None), k.department_id.is_not(None),
+               k.element_id.is_not(None), k.started_day >= office_day_number(start_of_day(first)))
         .group_by(k.department_id, k.element_id)
     )
     wanted: set[StepKey] | None = None
@@ -95,6 +95,14 @@ class DurationCache:
         with self._lock:
             if self._at is not None and self._at <= now < self._at + self.ttl:
                 return self._value
+        return self.refresh(session, calendar, now)
+
+    @property
+    def computed_at(self) -> datetime | None:
+        return self._at
+
+    def refresh(self, session: Session, calendar: WorkingCalendar, now: datetime) -> dict[StepKey, StepHistory]:
+        """Recompute now (the scheduler does it ahead of the ttl, so no board request waits for it)."""
         value = step_durations(session, calendar, now)
         with self._lock:
             self._at, self._value = now, value

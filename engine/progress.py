@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.models import Case, MissingMaterial, Rating, Task
+from engine.models import Case, CaseEvent, MissingMaterial, Rating, Task
 from engine.privacy import mask_id_number, mask_name, mask_phone
 from engine.vocab import OPEN_TASK_STATES, CaseStatus, Outcome, TaskKind, TaskState
 
@@ -38,6 +38,8 @@ class StepStatus(StrEnum):
     """已办结: the results were handed out."""
     CANCELLED = "cancelled"
     """已撤销: the case was stopped before it concluded."""
+    NOT_ACCEPTED = "not_accepted"
+    """不予受理: the window did not accept the application (the reasons are shown)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class Progress:
     tracking_number: str | None
     rating: int | None
     may_rate: bool
+    reasons: list[str]
+    """Why the window did not accept the application (不予受理); empty otherwise."""
 
 
 def find_case(session: Session, number: str | None, code: str | None) -> Case | None:
@@ -83,6 +87,8 @@ def case_status(case: Case, tasks: list[Task]) -> StepStatus:
         return StepStatus.REFUSED
     if case.status == CaseStatus.CANCELLED:
         return StepStatus.CANCELLED
+    if case.status == CaseStatus.NOT_ACCEPTED:
+        return StepStatus.NOT_ACCEPTED
     open_kinds = {t.kind for t in tasks if t.state in OPEN_TASK_STATES}
     if TaskKind.SUPPLEMENT in open_kinds:
         return StepStatus.SUPPLEMENT_NEEDED
@@ -130,6 +136,8 @@ def _review_status(rows: list[Task]) -> StepStatus:
 
 def steps_of(case: Case, tasks: list[Task]) -> list[Step]:
     """The window's acceptance, each department's review as it stands now, and the hand-out."""
+    if case.status == CaseStatus.NOT_ACCEPTED:
+        return [Step("", case.definition.name, StepStatus.NOT_ACCEPTED, case.accepted_at)]
     steps: list[Step] = []
     intake = next((t for t in tasks if t.kind == TaskKind.INTAKE), None)
     steps.append(Step(intake.department.name if intake else "", intake.name if intake else "", StepStatus.ACCEPTED,
@@ -142,6 +150,12 @@ def steps_of(case: Case, tasks: list[Task]) -> list[Step]:
     if delivery is not None:
         steps.append(Step(delivery.department.name, delivery.name, StepStatus.CONCLUDED, delivery.completed_at))
     return steps
+
+
+def refusal_reasons(session: Session, case: Case) -> list[str]:
+    """The reasons the window gave for not accepting the application (`engine.cases.refuse_application`)."""
+    event = session.scalar(select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "not_accepted"))
+    return list((event.details or {}).get("reasons") or []) if event is not None else []
 
 
 def progress_of(session: Session, case: Case) -> Progress:
@@ -158,4 +172,5 @@ def progress_of(session: Session, case: Case) -> Progress:
         delivery_method=case.delivery_method, tracking_number=case.tracking_number,
         rating=rating.level if rating else None,
         may_rate=rating is None and case.status in (CaseStatus.COMPLETED, CaseStatus.REJECTED),
+        reasons=refusal_reasons(session, case) if case.status == CaseStatus.NOT_ACCEPTED else [],
     )

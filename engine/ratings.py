@@ -2,7 +2,7 @@
 
 A 差评 (level 1 or 2) opens a rectification (整改) for the responsible department with a clock
 of 15 working days; the department records what it did, then the window calls the applicant back
-(回访) and closes it. Both tasks live outside the workflow (`workflow_task_id` is NULL): the flow
+(回访, due by the end of the same 15 working days) and closes it. Both tasks live outside the workflow (`workflow_task_id` is NULL): the flow
 has ended by then. They share the inbox, clock and case file of workflow tasks, and are completed
 here, not by `engine.tasks.complete_task`.
 """
@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from engine import history
 from engine.calendar_store import load_calendar
 from engine.clock import Clock
-from engine.deadlines import new_clock, stop_clock, warning_policy
+from engine.calendar import WorkingCalendar
+from engine.deadlines import new_clock, remaining_working_days, stop_clock, warning_policy
 from engine.directory import WINDOW_DEPARTMENT, department_by_code
 from engine.errors import Conflict, InvalidInput, NotFound
 from engine.models import Case, Department, Rating, Task, User
@@ -25,11 +26,13 @@ from engine.notifications import notify, people_responsible_for, users_with_role
 from engine.permissions import may_act_on_task, require
 from engine.progress import find_case
 from engine.runtime import lock_case, task_is_open
+from engine.validation import checked_text
 from engine.vocab import CaseStatus, ClockKind, Role, TaskKind, TaskState
 
 LEVELS = range(1, 6)
 BAD_LEVELS = (1, 2)
 RECTIFICATION_DAYS = 15
+FOLLOWUP_MIN_DAYS = 1
 MAX_COMMENT = 1000
 MAX_TEXT = 4000
 RATED_STATUSES = (CaseStatus.COMPLETED, CaseStatus.REJECTED)
@@ -162,34 +165,37 @@ def _finish(session: Session, case: Case, task: Task, actor: User, now: datetime
     history.record(session, case, "task_completed", now, actor, task, name=task.name, opinion=text)
 
 
-def _required_text(value: str | None, what: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise InvalidInput(f"{what} is required")
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
-    return value
-
-
 def rectify(session: Session, clock: Clock, actor: User, task_id: int, measures: str | None) -> Task:
     """The department records its rectification (整改措施); the window's 回访 opens. Returns the 回访 task."""
     case, task = _aftercare_task(session, actor, task_id, AftercareKind.RECTIFICATION)
-    measures = _required_text(measures, "what was done (measures)")
+    measures = checked_text(measures, "what was done (measures)", MAX_TEXT)
     now = clock.now()
     _finish(session, case, task, actor, now, measures)
     window = department_by_code(session, WINDOW_DEPARTMENT)
     followup = _open_task(session, case, AftercareKind.FOLLOWUP, "回访（差评整改）", window, now)
+    calendar = load_calendar(session)
+    followup.time_limit_days = _follow_up_days(task, calendar, now)
+    followup.clock = new_clock(session, case, ClockKind.TASK, followup.time_limit_days, now, calendar,
+                               warning_policy(case, window), element_id=AftercareKind.FOLLOWUP, department=window)
     session.flush()
-    history.record(session, case, "task_opened", now, actor, followup, name=followup.name, department=window.code)
+    history.record(session, case, "task_opened", now, actor, followup, name=followup.name, department=window.code,
+                   due_at=followup.clock.due_at.isoformat())
     notify(session, users_with_role(session, Role.WINDOW, window.id), now, "followup",
            f"差评回访 {case.number}: {task.department.name} 已整改", case, followup)
     return followup
 
 
+def _follow_up_days(rectification: Task, calendar: WorkingCalendar, now: datetime) -> int:
+    """整改 and its feedback to the applicant share the 15 working days: the 回访 is due when the
+    rectification was (with its extensions), and never sooner than the next working day."""
+    assert rectification.clock is not None
+    return max(FOLLOWUP_MIN_DAYS, remaining_working_days(rectification.clock, calendar, now))
+
+
 def close_follow_up(session: Session, clock: Clock, actor: User, task_id: int, result: str | None) -> Rating:
     """回访: the window records the applicant's answer; the rectification is closed (销号)."""
     case, task = _aftercare_task(session, actor, task_id, AftercareKind.FOLLOWUP)
-    result = _required_text(result, "the follow-up's result")
+    result = checked_text(result, "the follow-up's result", MAX_TEXT)
     rating = rating_of(session, case)
     if rating is None or rating.rectification_task_id is None:
         raise Conflict("this case has no rectification to close")

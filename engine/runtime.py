@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy.orm import Session, defer, joinedload, object_session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
@@ -16,22 +16,45 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from engine import feed, history
 from engine.bpmn import ParsedDefinition
 from engine.calendar import WorkingCalendar
+from engine.calendar_store import load_calendar
 from engine.clock import Clock
 from engine.deadlines import attach_task_clock, case_clocks, stop_clock
 from engine.errors import Conflict, NotFound, ScriptRejected, WorkflowFailed
-from engine.instances import STATE_FORMAT, dump_state, load_state, spec_cache
+from engine.instances import STATE_FORMAT, HotWorkflow, dump_state, load_state, spec_cache, workflow_cache
+from engine.scripting import restricted_script_engine
 from engine.timers import next_timer_due
-from engine.models import Case, Department, Task, User
+from engine.models import Case, Department, ProcessDefinition, Task, User
+from engine.models import Clock as ClockRow
 from engine.vocab import OPEN_TASK_STATES, CaseStatus, Outcome, TaskState
+
+
+# The definition comes with the case (its catalog is needed), but not its BPMN XML: the parsed spec
+# is cached by content hash, and the XML is read only when a process parses it for the first time.
+_CASE_FOR_UPDATE = (
+    select(Case).options(joinedload(Case.definition).options(defer(ProcessDefinition.bpmn_xml)))
+    .with_for_update(of=Case).execution_options(populate_existing=True)
+)
+# Built once per process (hot path); the values are bound per call.
+_LOCK_CASE = _CASE_FOR_UPDATE.where(Case.id == bindparam("case_id"))
+_LOCK_CASE_OF_TASK = _CASE_FOR_UPDATE.where(
+    Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
 
 
 def lock_case(session: Session, case_id: int) -> Case:
     """Load the case for update: a row lock on PostgreSQL; SQLite writers already hold the write lock."""
-    case = session.scalar(
-        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
-    )
+    return _locked(session, _LOCK_CASE, {"case_id": case_id}, f"no case {case_id}")
+
+
+def lock_case_of_task(session: Session, task_id: int) -> Case:
+    """`lock_case` for the case a task belongs to, in one statement (a task never changes case)."""
+    return _locked(session, _LOCK_CASE_OF_TASK, {"task_id": task_id}, f"no task {task_id}")
+
+
+def _locked(session: Session, query: Any, params: dict[str, int], missing: str) -> Case:
+    case = session.scalar(query, params)
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(missing)
+    history.note_case_locked(session, case.id)
     return case
 
 
@@ -51,13 +74,49 @@ def parsed_definition_of(case: Case) -> ParsedDefinition:
 
 
 def open_workflow(case: Case, clock: Clock, calendar: WorkingCalendar) -> BpmnWorkflow:
-    return load_state(case.state, case.state_format, parsed_definition_of(case), clock, calendar)
+    """The case's workflow: this process's copy from its last commit of the case if the row still holds
+    exactly that (see `WorkflowCache`), else deserialized from the row."""
+    hot = workflow_cache.take(case.id, case.version, case.definition_id, case.state)
+    if hot is None:
+        return load_state(case.state, case.state_format, parsed_definition_of(case), clock, calendar)
+    hot.workflow.script_engine = restricted_script_engine(clock, calendar)
+    return hot.workflow
 
 
 def save_workflow(case: Case, workflow: BpmnWorkflow) -> None:
     case.state = dump_state(workflow)
     case.state_format = STATE_FORMAT
     case.next_timer_at = next_timer_due(workflow)
+    session = object_session(case)
+    if session is not None and workflow_cache.max_bytes > 0:
+        # Offered to the cache when (and only if) this transaction commits; see `_keep_committed_workflows`.
+        session.info.setdefault(_SAVED_KEY, {})[id(case)] = (case, workflow, case.state)
+
+
+_SAVED_KEY = "yjs_saved_workflows"
+_IDLE_SCRIPT_ENGINE = restricted_script_engine()
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_workflows(session: Session) -> None:
+    """The workflows saved by the committed transaction become the cache's, with the version the
+    flush gave their case. The committed rows hold exactly the text each entry keeps."""
+    saved = session.info.pop(_SAVED_KEY, None)
+    for case, workflow, state in (saved or {}).values():
+        # The case's attributes as last flushed; after a commit the session may have expired them.
+        values = inspect(case).dict
+        version, case_id, definition_id = values.get("version"), values.get("id"), values.get("definition_id")
+        if values.get("state") is not state or None in (version, case_id, definition_id):
+            continue  # changed again after saving, or expired: cannot tell what the row holds
+        # The request's clock and calendar (and through them its session) must not stay reachable.
+        workflow.script_engine = _IDLE_SCRIPT_ENGINE
+        workflow_cache.put(HotWorkflow(case_id, version, definition_id, state, workflow))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_saved_workflows(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_SAVED_KEY, None)
 
 
 def ready_user_task(workflow: BpmnWorkflow, workflow_task_id: str) -> SpiffTask:
@@ -116,19 +175,33 @@ def complete_workflow_task(workflow: BpmnWorkflow, task: SpiffTask, data: dict[s
         workflow.do_engine_steps()
 
 
+def ready_task_ids(workflow: BpmnWorkflow) -> set[str]:
+    return {str(t.id) for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
+
+
 def sync_task_rows(
     session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, calendar: WorkingCalendar,
-    actor: User | None = None,
+    actor: User | None = None, open_row_ids: set[str] | None = None,
 ) -> list[Task]:
     """Mirror the workflow's ready user tasks into task rows; return the rows opened now.
 
     A row whose workflow task is no longer ready (withdrawn by a timer or an end event) is
     cancelled, so inboxes never show work the flow no longer wants.
+
+    `open_row_ids`: the workflow task ids of the case's open rows, when the caller knows them — the
+    ready tasks of the state it loaded (every save mirrors its ready tasks), less those it closed
+    itself. Then the open rows are read only if one of them has to be cancelled: a parallel review
+    that neither joins nor withdraws anything costs no query here, however many branches are open.
     """
     catalog = case.definition.catalog.get("tasks", {})
     ready = {str(t.id): t for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
-    open_rows = list(session.scalars(select(Task).where(
-        Task.case_id == case.id, Task.state.in_(OPEN_TASK_STATES), Task.workflow_task_id.is_not(None))))
+    if open_row_ids is not None and open_row_ids <= ready.keys():
+        open_rows: list[Task] = []
+        known = open_row_ids
+    else:
+        open_rows = list(session.scalars(select(Task).where(
+            Task.case_id == case.id, Task.state.in_(OPEN_TASK_STATES), Task.workflow_task_id.is_not(None))))
+        known = {row.workflow_task_id for row in open_rows if row.workflow_task_id is not None}
     for row in open_rows:
         if row.workflow_task_id not in ready:
             row.state = TaskState.CANCELLED
@@ -136,10 +209,34 @@ def sync_task_rows(
             if row.clock is not None:
                 stop_clock(row.clock, now)
             history.record(session, case, "task_cancelled", now, actor, row, name=row.name)
-    known = {row.workflow_task_id for row in open_rows}
     new_tasks = [t for wid, t in ready.items() if wid not in known]
     if not new_tasks:
         return []
+    # What this transaction changed so far goes out first: the running-clock lookups below must see,
+    # e.g., the step clock stopped a moment ago. After that, nothing is flushed until every new row
+    # has its clock, so the rows and clocks go out in batches, each row inserted with its clock_id
+    # (not insert row, select, insert clock, update row, per row).
+    session.flush()
+    with session.no_autoflush:
+        opened = _new_task_rows(session, case, catalog, new_tasks, now)
+        clock_of_step: dict[str, ClockRow | None] = {}
+        for row in opened:
+            if row.element_id in clock_of_step:
+                # Instances of one step (会签) share the clock the first one got, as the lookup would
+                # find it had that clock been flushed.
+                row.clock = clock_of_step[row.element_id]
+            else:
+                clock_of_step[row.element_id] = attach_task_clock(session, case, row, now, calendar)
+    session.flush()
+    for row in opened:
+        history.record(session, case, "task_opened", now, actor, row, name=row.name, department=row.department.code,
+                       due_at=row.clock.due_at.isoformat() if row.clock else None)
+    return opened
+
+
+def _new_task_rows(
+    session: Session, case: Case, catalog: dict[str, Any], new_tasks: list[SpiffTask], now: datetime,
+) -> list[Task]:
     codes = {catalog[t.task_spec.bpmn_id]["department"] for t in new_tasks}
     departments = {d.code: d for d in session.scalars(select(Department).where(Department.code.in_(codes)))}
     opened = []
@@ -169,13 +266,26 @@ def sync_task_rows(
                 row.department = signer.department
         session.add(row)
         opened.append(row)
-    for row in opened:
-        attach_task_clock(session, case, row, now, calendar)
-    session.flush()
-    for row in opened:
-        history.record(session, case, "task_opened", now, actor, row, name=row.name, department=row.department.code,
-                       due_at=row.clock.due_at.isoformat() if row.clock else None)
     return opened
+
+
+class _CalendarOnDemand:
+    """The working calendar, read at first use. Checking the cached calendar is still a query, and
+    most actions (a review with no pause, opening no task, firing no timer) never need it."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._calendar: WorkingCalendar | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._calendar is None:
+            self._calendar = load_calendar(self._session)
+        return getattr(self._calendar, name)
+
+
+def calendar_on_demand(session: Session) -> WorkingCalendar:
+    """`load_calendar`, deferred until a method of the calendar is called (in the same transaction)."""
+    return cast(WorkingCalendar, _CalendarOnDemand(session))
 
 
 def multi_instance_of(spiff_task: SpiffTask) -> Any | None:

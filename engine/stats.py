@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, ColumnElement, Integer, LargeBinary, and_, bindparam, case, cast, func, literal_column, or_, select,
+    BigInteger, ColumnElement, Integer, LargeBinary, and_, bindparam, cast, func, literal_column, or_, select,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -39,7 +39,7 @@ from engine.directory import department_by_code
 from engine.errors import InvalidInput, PermissionDenied
 from engine.models import Case, Clock, Department, ProcessDefinition, Rating, Task, User
 from engine.permissions import require, sees_every_department
-from engine.vocab import Channel, ClockKind, Role, TaskState, WarningLevel
+from engine.vocab import CaseStatus, Channel, ClockKind, Outcome, Role, TaskState, WarningLevel
 
 BAD_RATING_MAX = 2  # levels 1 and 2 are a 差评 (engine.ratings.BAD_LEVELS)
 
@@ -83,6 +83,11 @@ def grade_of(on_time_rate: float | None, thresholds: Mapping[str, float]) -> Gra
     return Grade.FAIL
 
 
+PERIOD_BOUNDS = (date(2000, 1, 1), date(2099, 12, 31))
+# 办件 are accepted applications: one refused at the window (不予受理) is filed but not counted.
+ACCEPTED = Case.status != CaseStatus.NOT_ACCEPTED
+
+
 @dataclass(frozen=True)
 class Period:
     """Office-local days, both ends inclusive; None leaves that end open."""
@@ -98,7 +103,19 @@ class Period:
             raise InvalidInput("from and to must be dates (YYYY-MM-DD)") from None
         if period.start and period.end and period.end < period.start:
             raise InvalidInput("the period ends before it starts")
+        # Statistics index every day of the period (DayIndex): bound it to the years the office can hold.
+        if any(day is not None and not PERIOD_BOUNDS[0] <= day <= PERIOD_BOUNDS[1] for day in (period.start, period.end)):
+            raise InvalidInput(f"from and to must lie between {PERIOD_BOUNDS[0]} and {PERIOD_BOUNDS[1]}")
         return period
+
+    def where_day(self, day_number: Any) -> list[ColumnElement[bool]]:
+        """Conditions keeping `day_number` (an office day number, e.g. `Clock.started_day`) inside the period."""
+        conditions = []
+        if self.start is not None:
+            conditions.append(day_number >= (self.start - _EPOCH).days)
+        if self.end is not None:
+            conditions.append(day_number <= (self.end - _EPOCH).days)
+        return conditions
 
     def where(self, column: Any) -> list[ColumnElement[bool]]:
         """Conditions keeping `column` (a UTC timestamp) inside the period."""
@@ -196,8 +213,11 @@ class DayIndex:
             return cast((seconds + _OFFSET_SECONDS) // 86400 - epoch_day, Integer)
         return (_unix_seconds(column) + _OFFSET_SECONDS) // 86400 - epoch_day
 
-    def ordinal(self, column: Any) -> ColumnElement[int]:
-        position = self.day(column)
+    def position_of(self, day_number: Any) -> ColumnElement[int]:
+        """Position in the run of an office day number (`Clock.started_day`, `stopped_day`)."""
+        return day_number - (self.first - _EPOCH).days
+
+    def ordinal_at(self, position: Any) -> ColumnElement[int]:
         if self.dialect == "postgresql":
             # Inlined in the statement (literal_execute): psycopg prepares a statement after a few runs,
             # and in PostgreSQL's generic plan a bound int2[] parameter would be cast to int4[] per row.
@@ -206,17 +226,22 @@ class DayIndex:
         blob = bindparam(None, self._blob, type_=LargeBinary)
         return cast(func.substr(blob, position * ORDINAL_WIDTH + 1, ORDINAL_WIDTH), Integer)
 
-    def working_days(self, start: Any, stop: Any, paused_days: Any) -> ColumnElement[int]:
-        """Handling time of a stopped clock: working days in (start day, stop day] minus paused days."""
-        return self.ordinal(stop) - self.ordinal(start) - paused_days
+    def handling_days(self, clock: Any) -> ColumnElement[int]:
+        """Handling time of a stopped clock: working days in (start day, stop day] minus its paused
+        days; NULL while it runs. Reads the clock's day numbers, not its timestamps."""
+        return (self.ordinal_at(self.position_of(clock.stopped_day)) - self.ordinal_at(self.position_of(clock.started_day))
+                - clock.paused_days)
 
     def same_day(self, a: Any, b: Any) -> ColumnElement[bool]:
         return self.day(a) == self.day(b)
 
     def month(self, column: Any) -> ColumnElement[int]:
-        """YYYYMM of the office-local day of `column`, looked up like the ordinals (cheaper per row
-        than formatting a date, and an integer groups faster than text)."""
-        position = self.day(column)
+        """YYYYMM of the office-local day of `column` (a UTC timestamp)."""
+        return self.month_at(self.day(column))
+
+    def month_at(self, position: Any) -> ColumnElement[int]:
+        """YYYYMM of the day at `position`, looked up like the ordinals (cheaper per row than
+        formatting a date, and an integer groups faster than text)."""
         if self.dialect == "postgresql":
             array = Grouping(bindparam(None, self._months, type_=ARRAY(Integer), literal_execute=True))
             return type_coerce(array, ARRAY(Integer))[position + 1]
@@ -225,7 +250,8 @@ class DayIndex:
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    # FILTER rather than SUM(CASE ...): the cheaper of the two per row on both databases.
+    return func.count().filter(condition)
 
 
 def _sum(value: ColumnElement[int]) -> ColumnElement[int]:
@@ -234,7 +260,7 @@ def _sum(value: ColumnElement[int]) -> ColumnElement[int]:
 
 def _running_late(clock: type[Clock] | Any, now: datetime) -> ColumnElement[bool]:
     """A running clock showing red at `now` (a paused clock keeps the level it had: deadlines.level_of)."""
-    return and_(clock.stopped_at.is_(None), or_(
+    return and_(clock.stopped_day.is_(None), or_(
         and_(clock.paused_since.is_(None), clock.due_at < now),
         and_(clock.paused_since.is_not(None), clock.level == WarningLevel.RED),
     ))
@@ -286,15 +312,14 @@ def department_performance(
     their step clocks; `cases` counts those steps."""
     index = DayIndex.for_period(session, calendar, now, period)
     k = Clock
-    done = k.stopped_at.is_not(None)
     query = (
         select(
-            k.department_id, func.count(), func.count(k.stopped_at),
-            _count_if(and_(done, k.stopped_at <= k.due_at)),
-            _count_if(or_(and_(done, k.stopped_at > k.due_at), _running_late(k, now))),
-            _sum(index.working_days(k.started_at, k.stopped_at, k.paused_days)),  # NULL while running
+            k.department_id, func.count(), func.count(k.stopped_day),
+            _count_if(k.late.is_(False)),
+            _count_if(or_(k.late.is_(True), _running_late(k, now))),
+            _sum(index.handling_days(k)),  # NULL while running
         )
-        .where(k.kind == ClockKind.TASK, k.department_id.is_not(None), *period.where(k.started_at))
+        .where(k.kind == ClockKind.TASK, k.department_id.is_not(None), *period.where_day(k.started_day))
         .group_by(k.department_id)
     )
     if department_ids is not None:
@@ -318,16 +343,15 @@ def matter_performance(
     pd = ProcessDefinition
     counts = session.execute(
         select(pd.key, func.count(Case.id), func.count(Case.completed_at))
-        .join(pd, pd.id == Case.definition_id).where(*period.where(Case.accepted_at)).group_by(pd.key)
+        .join(pd, pd.id == Case.definition_id).where(ACCEPTED, *period.where(Case.accepted_at)).group_by(pd.key)
     ).all()
     k = Clock
-    done = k.stopped_at.is_not(None)
     timeliness = {row[0]: row[1:] for row in session.execute(
-        select(pd.key, _count_if(and_(done, k.stopped_at <= k.due_at)),
-               _count_if(or_(and_(done, k.stopped_at > k.due_at), _running_late(k, now))),
-               _sum(index.working_days(k.started_at, k.stopped_at, k.paused_days)), func.count(k.stopped_at))
+        select(pd.key, _count_if(k.late.is_(False)),
+               _count_if(or_(k.late.is_(True), _running_late(k, now))),
+               _sum(index.handling_days(k)), func.count(k.stopped_day))
         .join(Case, Case.id == k.case_id).join(pd, pd.id == Case.definition_id)
-        .where(k.kind == ClockKind.PROMISED, k.department_id.is_(None), k.element_id.is_(None), *period.where(k.started_at))
+        .where(k.kind == ClockKind.PROMISED, k.department_id.is_(None), k.element_id.is_(None), *period.where_day(k.started_day))
         .group_by(pd.key)
     )}
     names = definition_names(session)
@@ -350,8 +374,9 @@ def reviewer_performance(
     session: Session, calendar: WorkingCalendar, now: datetime, period: Period = Period(),
     department_ids: Sequence[int] | None = None, thresholds: Mapping[str, float] = DEFAULT_GRADE_THRESHOLDS,
 ) -> list[Performance]:
-    """Each person's steps: the ones they finished (the task row that stopped the clock), plus the
-    ones claimed by them and still running. `cases` counts steps; `key` is the username."""
+    """Each person's steps: the ones they finished (the completion that stopped the step's clock,
+    not a return for 补正), plus the ones claimed by them and still running. `cases` counts steps;
+    `key` is the username."""
     index = DayIndex.for_period(session, calendar, now, period)
     t, k = Task, Clock
     if department_ids is None:
@@ -359,11 +384,12 @@ def reviewer_performance(
     # Naming the departments lets the databases reach the tasks through ix_tasks_department_state.
     scope = [t.department_id.in_(list(department_ids))]
     finished = {row[0]: row[1:] for row in session.execute(
-        select(t.completed_by_id, func.count(), _count_if(k.stopped_at <= k.due_at), _count_if(k.stopped_at > k.due_at),
-               _sum(index.working_days(k.started_at, k.stopped_at, k.paused_days)))
+        select(t.completed_by_id, func.count(), _count_if(k.late.is_(False)), _count_if(k.late.is_(True)),
+               _sum(index.handling_days(k)))
         .join(k, k.id == t.clock_id)
-        .where(t.state == TaskState.COMPLETED, t.completed_by_id.is_not(None), k.stopped_at == t.completed_at,
-               *scope, *period.where(k.started_at))
+        .where(t.state == TaskState.COMPLETED, t.completed_by_id.is_not(None), *scope, *period.where_day(k.started_day),
+               # A review returned for 补正 completed its row but only paused the step's clock.
+               or_(t.outcome.is_(None), t.outcome != Outcome.RETURN))
         .group_by(t.completed_by_id)
     )}
     # Claimed steps are few: the period applies to the task row, so the database starts from them.
@@ -404,7 +430,7 @@ def monthly_by_matter(session: Session, calendar: WorkingCalendar, now: datetime
     index = DayIndex.for_period(session, calendar, now, period)
     month = index.month(Case.accepted_at).label("month")
     rows = session.execute(
-        select(month, Case.definition_id, func.count(Case.id)).where(*period.where(Case.accepted_at))
+        select(month, Case.definition_id, func.count(Case.id)).where(ACCEPTED, *period.where(Case.accepted_at))
         .group_by(month, Case.definition_id)
     ).all()
     keys = dict(session.execute(select(ProcessDefinition.id, ProcessDefinition.key)).all())
@@ -422,9 +448,9 @@ def monthly_by_department(
     """办件量 per department: the steps (事项) it started, per month."""
     index = DayIndex.for_period(session, calendar, now, period)
     k = Clock
-    month = index.month(k.started_at).label("month")
+    month = index.month_at(index.position_of(k.started_day)).label("month")
     query = (select(month, k.department_id, func.count())
-             .where(k.kind == ClockKind.TASK, k.department_id.is_not(None), *period.where(k.started_at))
+             .where(k.kind == ClockKind.TASK, k.department_id.is_not(None), *period.where_day(k.started_day))
              .group_by(month, k.department_id))
     if department_ids is not None:
         query = query.where(k.department_id.in_(list(department_ids)))
@@ -466,7 +492,7 @@ def channel_figures(
         select(func.count(Case.id), func.count(Case.completed_at), _count_if(and_(concluded, Case.visits <= 1)),
                _count_if(and_(concluded, index.same_day(Case.accepted_at, Case.completed_at))),
                *(_count_if(Case.channel == channel) for channel in Channel))
-        .where(*period.where(Case.accepted_at))
+        .where(ACCEPTED, *period.where(Case.accepted_at))
     ).one()
     counts = {str(channel): int(n) for channel, n in zip(Channel, by_channel)}
     online = counts[Channel.ONLINE] + counts[Channel.PARTNER]
@@ -491,7 +517,7 @@ def rating_figures(session: Session, period: Period = Period()) -> tuple[list[Ra
         select(func.count(Case.id), func.count(r.id), _count_if(bad), _count_if(and_(bad, r.rectified_at.is_not(None))),
                *(_count_if(r.level == level) for level in levels))
         .select_from(Case).outerjoin(r, r.case_id == Case.id)
-        .where(Case.completed_at.is_not(None), *period.where(Case.accepted_at))
+        .where(ACCEPTED, Case.completed_at.is_not(None), *period.where(Case.accepted_at))
     ).one()
     return ([Ratio(RATED, int(rated), int(concluded)), Ratio(RECTIFIED, int(rectified), int(bad_n))],
             {level: int(n) for level, n in zip(levels, by_level)})

@@ -15,18 +15,10 @@ from engine.models import Case, SupervisionOrder, User
 from engine.notifications import notify, people_responsible_for, supervisors, users_with_role
 from engine.permissions import belongs_to_department, require
 from engine.runtime import get_task, task_is_open
+from engine.validation import checked_text
 from engine.vocab import OrderStatus, Role
 
 MAX_TEXT = 2000
-
-
-def _text(value: str | None, what: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise InvalidInput(f"{what} is required")
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(f"{what} is longer than {MAX_TEXT} characters")
-    return value
 
 
 def urge_task(session: Session, clock: Clock, actor: User, task_id: int, message: str) -> None:
@@ -35,7 +27,7 @@ def urge_task(session: Session, clock: Clock, actor: User, task_id: int, message
     task = get_task(session, task_id)
     if not task_is_open(task):
         raise Conflict("this task is already closed")
-    message = _text(message, "a message")
+    message = checked_text(message, "a message", MAX_TEXT)
     now = clock.now()
     history.record(session, task.case, "urged", now, actor, task, message=message, department=task.department.code)
     notify(session, people_responsible_for(session, task.department_id, task.assignee), now, "urge",
@@ -53,7 +45,7 @@ def issue_order(
     department = department_by_code(session, department_code)
     if isinstance(reply_within_days, bool) or not isinstance(reply_within_days, int) or not 1 <= reply_within_days <= 30:
         raise InvalidInput("reply_within_days must be a whole number of working days from 1 to 30")
-    text = _text(text, "the order's text")
+    text = checked_text(text, "the order's text", MAX_TEXT)
     now = clock.now()
     order = SupervisionOrder(case=case, department=department, text=text, issued_by_id=actor.id, issued_at=now,
                              reply_within_days=reply_within_days,
@@ -76,7 +68,7 @@ def reply_to_order(session: Session, clock: Clock, actor: User, order_id: int, t
             "only the ordered department replies")
     if order.status == OrderStatus.REPLIED:
         raise Conflict("this order has already been answered")
-    text = _text(text, "a reply")
+    text = checked_text(text, "a reply", MAX_TEXT)
     now = clock.now()
     order.status, order.reply_text, order.replied_at, order.replied_by_id = OrderStatus.REPLIED, text, now, actor.id
     history.record(session, order.case, "order_replied", now, actor, order_id=order.id, text=text,

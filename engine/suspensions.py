@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import history
@@ -11,11 +11,11 @@ from engine.calendar import WorkingCalendar
 from engine.calendar_store import load_calendar
 from engine.clock import Clock as TimeSource
 from engine.deadlines import active_pauses, case_clocks, local_day, pause, policy_of, reschedule, resume
-from engine.errors import Conflict, InvalidInput, PermissionDenied
+from engine.errors import Conflict, InvalidInput
 from engine.models import Case, Clock, ClockExtension, ClockPause, Task, User
 from engine.permissions import belongs_to_department, may_act_on_task, require
 from engine.runtime import get_task, lock_case, task_is_open
-from engine.vocab import PauseKind, Role, SpecialProcedure
+from engine.vocab import ClockKind, PauseKind, Role, SpecialProcedure
 
 MAX_EXTENSION_DAYS = 30
 
@@ -121,6 +121,7 @@ def extend_task(session: Session, time_source: TimeSource, actor: User, task_id:
     if not reason:
         raise InvalidInput("a reason is required for an extension")
     now, calendar = time_source.now(), load_calendar(session)
+    statutory = _check_extension_rule(session, case, working_days, now)
     for target in [clock, *case_clocks(session, case)]:
         target.extended_days += working_days
         reschedule(target, calendar, policy_of(target), now)
@@ -128,7 +129,32 @@ def extend_task(session: Session, time_source: TimeSource, actor: User, task_id:
                                    reason=reason, approved_by_id=actor.id, at=now))
     history.record(session, case, "clock_extended", now, actor, task, working_days=working_days, reason=reason,
                    due_at=clock.due_at.isoformat())
+    if statutory is not None:  # the rule's flows must tell the applicant of the new reply date (告知)
+        history.record(session, case, "applicant_informed", now, actor, task, about="reply_extended",
+                       working_days=working_days, due_at=statutory.due_at.isoformat())
     return clock
+
+
+def _check_extension_rule(session: Session, case: Case, working_days: int, now: datetime) -> Clock | None:
+    """A flow whose catalog declares `extension: {max_days, times}` (依申请公开, 《政府信息公开条例》 art. 33)
+    allows only that many extensions of its statutory limit, each of at most `max_days`, approved before
+    the limit runs out — whichever page or endpoint asks for them. Returns the statutory clock it guards."""
+    rule = case.definition.catalog.get("extension")
+    if not rule:
+        return None
+    statutory = next((c for c in case_clocks(session, case) if c.kind == ClockKind.STATUTORY), None)
+    if statutory is None:
+        raise InvalidInput("this case has no statutory limit to extend")
+    times, max_days = int(rule.get("times", 1)), int(rule.get("max_days", MAX_EXTENSION_DAYS))
+    granted = session.scalar(select(func.count(ClockExtension.id)).where(ClockExtension.clock_id == statutory.id)) or 0
+    if granted >= times:
+        raise Conflict("the reply limit may be extended only once" if times == 1
+                       else f"the reply limit may be extended only {times} times")
+    if working_days > max_days:
+        raise InvalidInput(f"working_days must be a whole number from 1 to {max_days}")
+    if now > statutory.due_at:
+        raise Conflict("the reply limit has already run out; an extension must be approved before it does")
+    return statutory
 
 
 def clock_events(session: Session, case: Case) -> list[dict]:

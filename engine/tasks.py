@@ -4,29 +4,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Exists, Select, bindparam, exists, select, update
+from sqlalchemy.orm import Session, aliased
 
 from engine import history
 from engine.calendar import WorkingCalendar
-from engine.calendar_store import load_calendar
 from engine.clock import Clock
 from engine.deadlines import stop_clock
 from engine.directory import department_by_code
-from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.forms import field_permissions, form_values
 from engine.models import Case, ClockPause, Task, User
 from engine.models import Clock as ClockRow
 from engine.permissions import may_act_on_task, require, sees_every_department
 from engine.runtime import (
+    calendar_on_demand,
     complete_workflow_task,
     conclude_if_finished,
     get_task,
     instance_counts,
     lock_case,
+    lock_case_of_task,
     multi_instance_of,
     open_workflow,
     parsed_definition_of,
+    ready_task_ids,
     ready_user_task,
     save_workflow,
     sync_task_rows,
@@ -93,12 +95,12 @@ def complete_task(
     The case row is locked first, so two reviewers finishing sibling parallel tasks are applied one
     after the other and the join fires exactly once; the second completion of one task is a conflict.
     """
-    case_id = session.scalar(select(Task.case_id).where(Task.id == task_id))
-    if case_id is None:
-        raise NotFound(f"no task {task_id}")
-    case = lock_case(session, case_id)
-    task = session.scalar(select(Task).where(Task.id == task_id).execution_options(populate_existing=True))
-    assert task is not None
+    case = lock_case_of_task(session, task_id)
+    # Read under the case lock, in the statement that loads the task anyway: the hash the history
+    # chains onto and whether added signers (加签) still owe an opinion.
+    loaded = session.execute(_TASK_TO_COMPLETE, {"task_id": task_id, "case_id": case.id}).one()
+    task, last_hash, before_waiting, after_waiting = loaded
+    history.remember_last_hash(session, case.id, last_hash)
     require(may_act_on_task(actor, task), "this task belongs to another department")
     if not task_is_open(task):
         raise Conflict(_why_not_open(task))
@@ -109,13 +111,14 @@ def complete_task(
     if task.workflow_task_id is None:
         raise InvalidInput(f"'{task.name}' is not a step of the flow; use its own action")
     outcome, opinion = _checked_outcome(task, outcome, opinion)
-    if _waits_for_signers(session, task, "before"):
+    if before_waiting:
         raise Conflict("the reviewers added before you have not given their opinion yet")
-    if not signers_done and _waits_for_signers(session, task, "after"):
+    if not signers_done and after_waiting:
         return _hold_for_signers(session, clock, actor, task, outcome, opinion, data)
-    now, calendar = clock.now(), load_calendar(session)
+    now, calendar = clock.now(), calendar_on_demand(session)
     workflow = open_workflow(case, clock, calendar)
     spiff_task = ready_user_task(workflow, task.workflow_task_id)
+    open_row_ids = ready_task_ids(workflow) - {task.workflow_task_id}
     parsed = parsed_definition_of(case)
     values = form_values(parsed.tasks[task.element_id], data or {}, field_permissions(parsed.spec, task.element_id))
     if task.kind == TaskKind.REVIEW:
@@ -134,7 +137,7 @@ def complete_task(
     task.outcome, task.opinion = outcome, opinion
     history.record(session, case, "task_completed", now, actor, task, name=task.name, outcome=outcome, opinion=opinion)
     supplement_pause = _settle_task_clock(session, case, task, outcome, opinion, now, actor, calendar)
-    opened = sync_task_rows(session, case, workflow, now, calendar, actor)
+    opened = sync_task_rows(session, case, workflow, now, calendar, actor, open_row_ids)
     if supplement_pause is not None:
         # The applicant's resubmission at the window (completing this 补正 task) restarts the clock.
         supplement_pause.resume_task_id = next((t.id for t in opened if t.kind == TaskKind.SUPPLEMENT), None)
@@ -144,9 +147,20 @@ def complete_task(
     return task
 
 
-def _waits_for_signers(session: Session, task: Task, position: str) -> bool:
-    return session.scalar(select(Task.id).where(
-        Task.parent_id == task.id, Task.signer_position == position, Task.state == TaskState.CLAIMED).limit(1)) is not None
+def _signers_waiting(position: str) -> Exists:
+    """Whether a signer added `position` ("before" / "after") the task being loaded still owes an opinion."""
+    signer = aliased(Task)
+    return exists().where(signer.parent_id == Task.id, signer.signer_position == position,
+                          signer.state == TaskState.CLAIMED)
+
+
+# Built once: constructing it (an alias of an entity with eager relationships) costs more than running it.
+_TASK_TO_COMPLETE = (
+    select(Task, history.last_hash_query(bindparam("case_id")).scalar_subquery(), _signers_waiting("before"),
+           _signers_waiting("after"))
+    .where(Task.id == bindparam("task_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 def _hold_for_signers(
@@ -177,7 +191,10 @@ def _settle_task_clock(
         return None
     if outcome == Outcome.RETURN:
         return suspend(session, case, task.clock, PauseKind.SUPPLEMENT, opinion or "", now, actor, task)
-    end_pauses_of_clock(session, task.clock, now, actor, calendar)
+    if task.clock.paused_since is not None or task.clock.stopped_at is not None:
+        # A running clock has no open pause (pausing a running clock sets paused_since), so only
+        # a paused or stopped one needs its pauses looked up.
+        end_pauses_of_clock(session, task.clock, now, actor, calendar)
     stop_clock(task.clock, now)
     return None
 

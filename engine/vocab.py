@@ -32,6 +32,9 @@ class CaseStatus(StrEnum):
     """Concluded with a refusal (不予许可) by at least one department."""
     CANCELLED = "cancelled"
     """Stopped before it concluded (withdrawn by the applicant or terminated)."""
+    NOT_ACCEPTED = "not_accepted"
+    """Refused at the window (不予受理): outside the office's remit or not an application it may take;
+    numbered, with a printed decision, but never handled by a department nor counted as 办件."""
 
 
 class TaskState(StrEnum):
@@ -134,3 +137,53 @@ class OrderStatus(StrEnum):
     """The department replied (回告)."""
     ESCALATED = "escalated"
     """The reply is overdue; escalated to the supervisors' leadership."""
+
+
+class ProjectKind(StrEnum):
+    INVESTMENT = "investment"
+    """招商: a new investment brought in by the district."""
+    UPGRADE = "upgrade"
+    """技改: technical renovation of an existing enterprise."""
+
+
+class ProjectStage(StrEnum):
+    """The five stages of a project's life, in order; each is a sub-process of qiye_xiangmu.bpmn."""
+
+    INVESTMENT = "zhaoshang"
+    """招商引资: negotiation, signing, filing."""
+    ADMISSION = "zhunru"
+    """审批准入: registration and the approvals the project needs."""
+    CONSTRUCTION = "jianshe"
+    """建设落地: permits and connections for construction."""
+    OPERATION = "yunying"
+    """生产运营: commissioning and the support policies."""
+    EXIT = "tuichu"
+    """清算退出: clearance and deregistration."""
+    DONE = "done"
+    """Every stage is behind the project (not a stage of the flow)."""
+
+
+class TicketStatus(StrEnum):
+    ASSIGNED = "assigned"
+    """挂号 and 交办: the responsible department is working on it (落实)."""
+    ESCALATED = "escalated"
+    """督办: the department's limit passed; a supervision order is out."""
+    REPLIED = "replied"
+    """反馈: the department replied; waiting for the enterprise's confirmation."""
+    CLOSED = "closed"
+    """销号: the enterprise confirmed the problem solved."""
+
+
+class DisclosureAnswer(StrEnum):
+    """依申请公开: the kinds of answer counted in the annual report (条例 art. 36)."""
+
+    PUBLIC = "public"
+    """予以公开."""
+    PARTIAL = "partial"
+    """部分公开."""
+    EXEMPT = "exempt"
+    """不予公开."""
+    NOT_EXIST = "not_exist"
+    """信息不存在."""
+    NOT_OURS = "not_ours"
+    """非本机关负责公开."""

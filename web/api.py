@@ -11,7 +11,7 @@ from typing import Any, Callable, TypeVar
 from flask import Blueprint, current_app, g, jsonify, make_response, request
 
 from engine.calendar_store import load_calendar
-from engine.cases import accept_case, get_case, tasks_of
+from engine.cases import accept_case, get_case, refuse_application, tasks_of
 from engine.deadlines import case_clocks, case_warning, clock_status
 from engine.definitions import list_latest_definitions
 from engine.directory import (
@@ -22,8 +22,10 @@ from engine.history import events_of
 from engine.models import ApiToken, Case, CaseEvent, Department, IdempotentRequest, ProcessDefinition, Task, User
 from engine.permissions import may_administer, may_deploy_definitions, may_see_personal_data, require
 from engine.operations import tasks_in_view
+from engine.prediction import prediction_fields
 from engine.privacy import mask_id_number, mask_phone
 from engine.tasks import claim_task, complete_task, list_tasks
+from engine.throttle import LOGIN_FAILURES
 from engine.tokens import create_token, list_tokens, revoke_token
 from engine.types import MAX_ROW_ID
 from engine.versions import deploy_version
@@ -31,6 +33,7 @@ from engine.suspensions import clock_events
 from engine.vocab import CaseStatus, Channel, Role, TaskState, WarningLevel
 from web.auth import user_from_api_credentials
 from web.extensions import clock, db_session
+from web.throttling import check_throttle, note_failure
 from web.openapi import (
     BOOL, DATETIME, INT, OBJECT, STR, Content, array, component, documented, enum, extended, nullable, openapi_document, payload, record,
 )
@@ -42,8 +45,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def authenticated(view: F) -> F:
     @functools.wraps(view)
     def wrapped(**kwargs: Any) -> Any:
+        presented = bool(request.headers.get("Authorization"))
+        if presented:
+            check_throttle(LOGIN_FAILURES)
         g.user = user_from_api_credentials()
         if g.user is None:
+            if presented:
+                note_failure(LOGIN_FAILURES)
             # Failed attempts count towards the lockout even though the answer is an error.
             db_session().commit()
             response = jsonify({"error": "authentication required: HTTP Basic with a user's credentials, or a bearer token"})
@@ -163,6 +171,7 @@ def case_json(c: Case) -> dict[str, Any]:
         "accepted_at": iso(c.accepted_at), "completed_at": iso(c.completed_at), "data": c.data,
         "tasks": [task_json(t) for t in tasks_of(session, c)],
         "events": [event_json(e) for e in events_of(session, c)],
+        **prediction_fields(session, c, clock().now()),
     }
 
 
@@ -190,6 +199,7 @@ CASE = component("Case", record(
     accepted_at=DATETIME, completed_at=nullable(DATETIME), data=OBJECT,
     promised_due_at=nullable(DATETIME), statutory_due_at=nullable(DATETIME), warning=WARNING, paused=BOOL,
     clock_events=array(OBJECT), tasks=array(TASK), events=array(EVENT),
+    predicted_completion=nullable(DATETIME), bottleneck_department=nullable(STR), misses_promise=BOOL,
 ))
 TOKEN = record(id=INT, name=STR, user=STR, created_at=DATETIME, revoked_at=nullable(DATETIME))
 BPMN_XML = Content({"application/xml": {"type": "string", "description": "a BPMN 2.0 document"}})
@@ -299,6 +309,27 @@ def start_case() -> Any:
     case = accept_case(db_session(), clock(), g.user, definition, body.get("applicant"), body.get("data") or {},
                        body.get("channel") or Channel.WINDOW, missing_materials=body.get("missing_materials"),
                        commitments=body.get("commitments"), assisted=body.get("assisted", False))
+    return jsonify({"id": case.id, "number": case.number, "status": case.status, "query_code": case.query_code}), 201
+
+
+@bp.post("/cases/not-accepted")
+@authenticated
+@idempotent
+@documented(
+    {201: record(id=INT, number=STR, status=STR, query_code=STR)},
+    payload(["definition", "applicant", "reasons"], definition=STR, channel=enum(*Channel), data=OBJECT,
+         applicant=payload(["name"], name=STR, id_number=STR, phone=STR), reasons=array(STR)),
+    headers=IDEMPOTENCY,
+)
+def refuse_case() -> Any:
+    """Do not accept an application (不予受理): it is numbered and filed with the reasons, and the
+    不予受理决定书 is printable at `/cases/<id>/notices/not-accepted`; no department task opens."""
+    body = json_body()
+    definition = body.get("definition")
+    if not isinstance(definition, str):
+        raise InvalidInput("definition (a definition key) is required")
+    case = refuse_application(db_session(), clock(), g.user, definition, body.get("applicant"), body.get("reasons"),
+                              body.get("data") or {}, body.get("channel") or Channel.WINDOW)
     return jsonify({"id": case.id, "number": case.number, "status": case.status, "query_code": case.query_code}), 201
 
 

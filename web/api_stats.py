@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import g, request
 
 from engine.board import MAX_ROWS, BoardFilter, board_rows, department_loads, open_cases
 from engine.calendar_store import load_calendar
@@ -17,8 +17,9 @@ from engine.stats import (
     Period, channel_ratios, department_performance, departments_in_scope, matter_performance, monthly_by_department,
     monthly_by_matter, rating_ratios, require_office_wide, reviewer_performance,
 )
+from engine.types import MAX_ROW_ID
 from web.api import authenticated, bp
-from web.exports import Column, download, requested_format
+from web.exports import Column, table_response
 from web.extensions import clock, db_session
 from web.supervisor import (
     board_columns, case_columns, configured_thresholds, load_columns, monthly_columns, performance_columns,
@@ -31,20 +32,9 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 def _page() -> tuple[int, int]:
     limit = request.args.get("limit", DEFAULT_LIMIT, type=int)
     offset = request.args.get("offset", 0, type=int)
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise InvalidInput(f"limit must be 1–{MAX_LIMIT} and offset non-negative")
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_ROW_ID:
+        raise InvalidInput(f"limit must be 1–{MAX_LIMIT} and offset 0–{MAX_ROW_ID}")
     return limit, offset
-
-
-def _table(rows: list[dict[str, Any]], columns: list[Column], name: str, total: int | None = None) -> Response:
-    """JSON, or the same rows as CSV / Excel with the JSON keys as headers."""
-    fmt = requested_format(request.args.get("format"))
-    if fmt:
-        return download(fmt, name, columns, rows, name, header="key")
-    response = jsonify(rows)
-    if total is not None:
-        response.headers["X-Total-Count"] = str(total)
-    return response
 
 
 def _period() -> Period:
@@ -59,7 +49,7 @@ def board() -> Any:
     filters = BoardFilter.parse(request.args)
     limit, offset = (MAX_ROWS, 0) if request.args.get("format") else _page()
     rows, total = board_rows(session, g.user, load_calendar(session), now, filters, limit, offset, step_history())
-    return _table([r.to_dict() for r in rows], board_columns(), "board", total)
+    return table_response([r.to_dict() for r in rows], board_columns(), "board", total)
 
 
 @bp.get("/board/cases")
@@ -71,7 +61,7 @@ def board_cases() -> Any:
     limit, offset = (MAX_ROWS, 0) if request.args.get("format") else _page()
     rows, total = open_cases(session, g.user, load_calendar(session), now, filters,
                              request.args.get("predicted") == "late", limit, offset, step_history())
-    return _table([r.to_dict() for r in rows], case_columns(), "open-cases", total)
+    return table_response([r.to_dict() for r in rows], case_columns(), "open-cases", total)
 
 
 @bp.get("/board/departments")
@@ -79,7 +69,7 @@ def board_cases() -> Any:
 def board_departments() -> Any:
     """The department view: open, at-risk and overdue tasks per department."""
     loads = department_loads(db_session(), g.user, clock().now(), BoardFilter.parse(request.args))
-    return _table([{"department": d.code, "department_name": d.name, "open": d.open, "at_risk": d.at_risk,
+    return table_response([{"department": d.code, "department_name": d.name, "open": d.open, "at_risk": d.at_risk,
                     "overdue": d.overdue, "level": d.level, "counts": d.counts} for d in loads],
                   load_columns(), "departments")
 
@@ -90,7 +80,7 @@ def stats_departments() -> Any:
     session = db_session()
     scope = departments_in_scope(session, g.user, request.args.get("department") or None)
     rows = department_performance(session, load_calendar(session), clock().now(), _period(), scope, configured_thresholds())
-    return _table([{"department": d.pop("key"), **d} for d in performance_dicts(rows)],
+    return table_response([{"department": d.pop("key"), **d} for d in performance_dicts(rows)],
                   [Column("department", "department"), *performance_columns("")[1:]], "departments")
 
 
@@ -100,7 +90,7 @@ def stats_matters() -> Any:
     require_office_wide(g.user)
     session = db_session()
     rows = matter_performance(session, load_calendar(session), clock().now(), _period(), configured_thresholds())
-    return _table([{"definition": d.pop("key"), **d} for d in performance_dicts(rows)],
+    return table_response([{"definition": d.pop("key"), **d} for d in performance_dicts(rows)],
                   [Column("definition", "definition"), *performance_columns("")[1:]], "matters")
 
 
@@ -110,7 +100,7 @@ def stats_reviewers() -> Any:
     session = db_session()
     scope = departments_in_scope(session, g.user, request.args.get("department") or None)
     rows = reviewer_performance(session, load_calendar(session), clock().now(), _period(), scope, configured_thresholds())
-    return _table([{"username": d.pop("key"), **d} for d in performance_dicts(rows)],
+    return table_response([{"username": d.pop("key"), **d} for d in performance_dicts(rows)],
                   [Column("username", "username"), *performance_columns("")[1:]], "reviewers")
 
 
@@ -130,7 +120,7 @@ def stats_monthly() -> Any:
         raise InvalidInput("by must be matter or department")
     rows = [{"month": c.month, key: c.key, "name": c.name, "cases": c.cases} for c in counts]
     columns = monthly_columns(key)
-    return _table(rows, [columns[0], Column(key, key), *columns[2:]], f"monthly-by-{by}")
+    return table_response(rows, [columns[0], Column(key, key), *columns[2:]], f"monthly-by-{by}")
 
 
 @bp.get("/stats/channels")
@@ -139,7 +129,7 @@ def stats_channels() -> Any:
     """一次办 / 网上办 / 马上办 with their definitions."""
     require_office_wide(g.user)
     session = db_session()
-    return _table(ratio_dicts(channel_ratios(session, load_calendar(session), clock().now(), _period())),
+    return table_response(ratio_dicts(channel_ratios(session, load_calendar(session), clock().now(), _period())),
                   ratio_columns(), "channels")
 
 
@@ -148,4 +138,4 @@ def stats_channels() -> Any:
 def stats_ratings() -> Any:
     """好差评: 主动评价率 and 差评整改率 with their definitions."""
     require_office_wide(g.user)
-    return _table(ratio_dicts(rating_ratios(db_session(), _period())), ratio_columns(), "ratings")
+    return table_response(ratio_dicts(rating_ratios(db_session(), _period())), ratio_columns(), "ratings")

@@ -17,7 +17,6 @@ TABLE = Content({
 })
 PERIOD = {"from": DATE, "to": DATE}
 FORMAT = {"format": enum(*FORMATS)}
-# The offset's maximum is not enforced by web/api_stats.py yet: a larger one is a 500 (reported).
 PAGE = {"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
         "offset": {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID, "default": 0}}
 BOARD_FILTER = {

@@ -15,6 +15,7 @@ from engine.materials import add_material, documents_of, get_material
 from engine.models import CaseMaterial, Commitment, MissingMaterial, Rating, SupervisionFeedItem
 from engine.progress import Progress, find_case, progress_of
 from engine.ratings import close_follow_up, rate_at_window, rate_online, rectify
+from engine.throttle import PROGRESS_MISSES
 from engine.types import MAX_ROW_ID
 from web.api import TASK, authenticated, bp, iso, json_body, task_json
 from web.extensions import clock, db_session
@@ -23,6 +24,7 @@ from web.openapi import (
     BOOL, DATE, DATETIME, INT, OBJECT, OK, STR, Content, array, component, documented, enum, nullable, payload, record,
 )
 from web.public import NOT_FOUND_MESSAGE, STEP_LABELS
+from web.throttling import check_throttle, note_failure
 
 LEVEL = {"type": "integer", "minimum": 1, "maximum": 5}
 MATERIAL = component("Material", record(
@@ -42,7 +44,7 @@ PROGRESS = record(
     accepted_at=DATETIME, completed_at=nullable(DATETIME), steps=array(PROGRESS_STEP),
     missing_materials=array(record(name=STR, promised_date=DATE)),
     delivery=record(method=nullable(STR), tracking_number=nullable(STR)),
-    rating=nullable(INT), may_rate=BOOL,
+    rating=nullable(INT), may_rate=BOOL, reasons=array(STR),
 )
 FEED_ITEM = record(id=INT, case_id=INT, department=STR, result=STR, summary=OBJECT, created_at=DATETIME, read=BOOL)
 FILE = Content({"application/octet-stream": {"type": "string", "format": "binary"}})
@@ -80,7 +82,7 @@ def progress_json(p: Progress) -> dict[str, Any]:
                    "status_text": str(STEP_LABELS[s.status]), "at": iso(s.at)} for s in p.steps],
         "missing_materials": [{"name": name, "promised_date": day.isoformat()} for name, day in p.missing],
         "delivery": {"method": p.delivery_method, "tracking_number": p.tracking_number},
-        "rating": p.rating, "may_rate": p.may_rate,
+        "rating": p.rating, "may_rate": p.may_rate, "reasons": p.reasons,
     }
 
 
@@ -188,8 +190,10 @@ def follow_up(task_id: int) -> Any:
 @documented({200: PROGRESS}, query={"number": STR, "code": STR}, required_query=("number", "code"))
 def progress() -> Any:
     """No login: the case number and its query code are the credential; a miss is one answer for all."""
+    check_throttle(PROGRESS_MISSES)
     case = find_case(db_session(), request.args.get("number"), request.args.get("code"))
     if case is None:
+        note_failure(PROGRESS_MISSES)
         raise NotFound(NOT_FOUND_MESSAGE)
     return jsonify(progress_json(progress_of(db_session(), case)))
 
@@ -200,8 +204,13 @@ def progress() -> Any:
 def progress_rating() -> Any:
     """The applicant's own rating, with the number and query code instead of a login."""
     body = json_body()
-    rating = rate_online(db_session(), clock(), _text(body, "number"), _text(body, "code"), body.get("level"),
-                         _text(body, "comment"))
+    check_throttle(PROGRESS_MISSES)
+    try:
+        rating = rate_online(db_session(), clock(), _text(body, "number"), _text(body, "code"), body.get("level"),
+                             _text(body, "comment"))
+    except NotFound:
+        note_failure(PROGRESS_MISSES)
+        raise
     return jsonify({"level": rating.level, "rated_at": iso(rating.rated_at)}), 201
 
 

@@ -17,6 +17,8 @@ from engine.db import connect
 from engine.settings import database_url
 from engine.types import MAX_ROW_ID
 from web import admin, analyst, api, api_analyst, api_clock, api_events, api_stats, api_stats_docs, api_tasks, api_window, auth, cases, errors, followups, notices, notifications, openapi, public, reviewer, supervisor, window  # noqa: F401 - api_* modules add routes to api.bp
+from web import api_enterprise, projects, tickets  # noqa: F401 - api_enterprise adds routes to api.bp
+from web import throttling
 from web.cli import register_commands
 from web.scheduler import start_scheduler
 from web.extensions import babel, csrf, database
@@ -69,11 +71,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.before_request(_open_transaction)
     for module in (auth, window, reviewer, cases, supervisor, analyst, admin, notifications, public, notices, followups, openapi):
         app.register_blueprint(module.bp)
+    for module in (projects, tickets):  # enterprise services (issue 9)
+        app.register_blueprint(module.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     errors.register(app)
     register_commands(app)
 
+    throttling.register(app)
     app.after_request(_finish_transaction)
     app.teardown_request(_close_session)
     app.after_request(_security_headers)

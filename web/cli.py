@@ -12,7 +12,7 @@ from engine.calendar_store import seed_calendar
 from engine.catalog import deploy_processes, ensure_departments
 from engine.history import verify_chain
 from engine.jobs import run_due_jobs
-from engine.demo import DEMO_PASSWORD, ensure_demo_users
+from engine.demo import DEMO_PASSWORD, ensure_demo_projects, ensure_demo_tickets, ensure_demo_users
 from web.extensions import clock, database
 
 
@@ -36,7 +36,8 @@ def register_commands(app: Flask) -> None:
         if not run.ran:
             click.echo("another process holds the scheduler lease; nothing done")
             return
-        click.echo(f"warnings: {run.warnings}, timers: {run.timers}, escalations: {run.escalations}")
+        click.echo(f"warnings: {run.warnings}, timers: {run.timers}, escalations: {run.escalations}, "
+                   f"project steps: {run.project_steps}")
 
     @app.cli.command("verify-history")
     def verify_history_command() -> None:
@@ -64,10 +65,23 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
-        """Create the demo users (development only) and print them."""
+        """Create the demo users, projects and tickets (development only) and print them."""
         with database().writer.begin() as session:
             ensure_departments(session, clock())
             users = ensure_demo_users(session, clock())
-        click.echo("Demo accounts (development only), password for all: " + DEMO_PASSWORD)
-        for user in users:
-            click.echo(f"  {user.username:<14} {', '.join(sorted(user.roles)):<28} {user.department.name if user.department else ''}")
+            projects = ensure_demo_projects(session, clock())
+            tickets = ensure_demo_tickets(session, clock())
+            click.echo("Demo accounts (development only), password for all: " + DEMO_PASSWORD)
+            for user in users:
+                click.echo(f"  {user.username:<14} {', '.join(sorted(user.roles)):<28} {user.department.name if user.department else ''}")
+            if not projects:
+                click.echo("Demo projects and tickets need the deployed flows: run `flask deploy` first")
+                return
+            click.echo("Demo projects (企业全生命周期服务):")
+            for project in projects:
+                linked = ", ".join(f"{s.name} {s.linked_case.number}" for s in project.steps if s.linked_case)
+                click.echo(f"  {project.case.number}  {project.name:<12} {project.investment_yuan // 10_000:>8} 万元"
+                           f"{'  重大项目' if project.major else ''}{'  一件事: ' + linked if linked else ''}")
+            click.echo("Demo problem tickets (挂号 → 销号):")
+            for ticket in tickets:
+                click.echo(f"  {ticket.case.number}  {ticket.department.code:<8} {ticket.problem}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Response
+from flask import Response, jsonify, request
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -39,7 +39,7 @@ class Column:
         if isinstance(value, datetime):
             return value.astimezone(OFFICE_TZ).replace(tzinfo=None)
         if isinstance(value, str):
-            return ILLEGAL_CHARACTERS_RE.sub("", value)
+            return defused(ILLEGAL_CHARACTERS_RE.sub("", value))
         return value
 
     def text(self, value: Any) -> str:
@@ -55,7 +55,17 @@ class Column:
             return f"{value:.4f}"
         if self.kind == "float":
             return f"{value:.2f}"
-        return str(value)
+        return defused(str(value)) if isinstance(value, str) else str(value)
+
+
+# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection):
+# an applicant's name "=HYPERLINK(...)" must reach the supervisor's Excel as text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def defused(text: str) -> str:
+    """Text a spreadsheet shows as typed: a leading apostrophe stops formula evaluation (OWASP)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 NUMBER_FORMATS = {"ratio": "0.00%", "float": "0.00", "datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
@@ -95,6 +105,8 @@ def xlsx_bytes(columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], tit
         cells = []
         for column in columns:
             cell = WriteOnlyCell(sheet, value=column.cell(row.get(column.key)))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever openpyxl guesses from the text
             if column.kind in NUMBER_FORMATS:
                 cell.number_format = NUMBER_FORMATS[column.kind]
             cells.append(cell)
@@ -120,4 +132,16 @@ def download(fmt: str, filename: str, columns: Sequence[Column], rows: Iterable[
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def table_response(rows: list[dict[str, Any]], columns: Sequence[Column], name: str, total: int | None = None) -> Response:
+    """An API table: JSON, or with `?format=csv|xlsx` the same rows as a download with the JSON keys as
+    headers; `total` (the rows of every page) goes in `X-Total-Count`."""
+    fmt = requested_format(request.args.get("format"))
+    if fmt:
+        return download(fmt, name, columns, rows, name, header="key")
+    response = jsonify(rows)
+    if total is not None:
+        response.headers["X-Total-Count"] = str(total)
     return response

@@ -1,4 +1,4 @@
-"""Printable notices (受理通知书, 补正通知书, 不予许可决定书) and the case's files, for whoever may see
+"""Printable notices (受理通知书, 补正通知书, 不予受理决定书, 不予许可决定书) and the case's files, for whoever may see
 the case."""
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from engine.errors import Conflict
 from engine.materials import INLINE_TYPES, CaseDocuments, documents_of, get_material, may_handle_materials
 from engine.models import Case, CaseMaterial
 from engine.notices import refusals, supplement_notice
+from engine.progress import refusal_reasons
+from engine.vocab import CaseStatus
 from web.auth import login_required
 from web.extensions import db_session
 
@@ -58,6 +60,16 @@ def acceptance(case_id: int) -> Any:
 def supplement(case_id: int) -> Any:
     case = get_case(db_session(), g.user, case_id)
     return render_template("notices/supplement.html", case=case, notice=supplement_notice(db_session(), case))
+
+
+@bp.route("/<int:case_id>/notices/not-accepted")
+@login_required
+def not_accepted(case_id: int) -> Any:
+    case = get_case(db_session(), g.user, case_id)
+    if case.status != CaseStatus.NOT_ACCEPTED:
+        raise Conflict("this application was accepted: there is no decision not to accept it")
+    return render_template("notices/not_accepted.html", case=case, reasons=refusal_reasons(db_session(), case),
+                           show_code=may_handle_materials(g.user))
 
 
 @bp.route("/<int:case_id>/notices/refusal")

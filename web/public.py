@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext
 from engine.errors import EngineError, NotFound
 from engine.progress import StepStatus, find_case, progress_of
 from engine.ratings import rate_online
+from engine.throttle import PROGRESS_MISSES, Throttled
 from web.extensions import clock, db_session
+from web.throttling import check_throttle, note_failure
 
 bp = Blueprint("public", __name__)
 
@@ -23,6 +25,7 @@ STEP_LABELS = {
     StepStatus.REFUSED: lazy_gettext("Refused"),
     StepStatus.CONCLUDED: lazy_gettext("Concluded"),
     StepStatus.CANCELLED: lazy_gettext("Cancelled"),
+    StepStatus.NOT_ACCEPTED: lazy_gettext("Not accepted"),
 }
 RATING_LABELS = {
     5: lazy_gettext("Very satisfied"), 4: lazy_gettext("Satisfied"), 3: lazy_gettext("Fair"),
@@ -31,7 +34,17 @@ RATING_LABELS = {
 
 
 def _page(number: str, code: str, status: int = 200, error: str | None = None, comment: str = "") -> Any:
-    case = find_case(db_session(), number, code) if (number or code) else None
+    case = None
+    if number or code:
+        try:
+            check_throttle(PROGRESS_MISSES)
+        except Throttled:
+            return render_template("public/progress.html", progress=None, number=number, code="", labels=STEP_LABELS,
+                                   levels=RATING_LABELS, not_found=_("Too many unsuccessful queries from this address: "
+                                                                     "please try again in a few minutes.")), 429
+        case = find_case(db_session(), number, code)
+        if case is None:
+            note_failure(PROGRESS_MISSES)
     if case is None:
         # One answer for a wrong number, a wrong code and a case that does not exist.
         not_found = _("No case matches this number and query code.") if (number or code) else None
@@ -51,6 +64,7 @@ def rate() -> Any:
     form = request.form
     number, code, comment = form.get("number", "").strip(), form.get("code", "").strip(), form.get("comment", "")
     try:
+        check_throttle(PROGRESS_MISSES)
         rate_online(db_session(), clock(), number, code, form.get("level", type=int), comment)
     except NotFound:
         return _page(number, code)

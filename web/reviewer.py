@@ -11,7 +11,7 @@ from engine.errors import EngineError
 from engine.history import events_of
 from engine.instances import spec_cache
 from engine.permissions import may_act_on_task, require
-from engine.tasks import claim_task, complete_task, get_task, list_done_by, list_tasks, unclaim_task
+from engine.tasks import claim_task, complete_task, get_task, list_tasks, unclaim_task
 from engine.directory import list_departments
 from engine.operations import (
     add_signer,
@@ -119,21 +119,22 @@ def unclaim(task_id: int) -> Any:
     return redirect(url_for("reviewer.show", task_id=task_id))
 
 
-def _clock_action(task_id: int, action: Callable[[], Any], done: str) -> Any:
+def _task_action(task_id: int, action: Callable[[], Any], done: str, back_to: int | None = None) -> Any:
+    """Run one engine operation on the task; on a refusal roll back and show the task page with the message."""
     try:
         action()
     except EngineError as err:
         db_session().rollback()
         return _task_page(task_id, error=err.message, status=err.status)
     flash(done, "success")
-    return redirect(url_for("reviewer.show", task_id=task_id))
+    return redirect(url_for("reviewer.show", task_id=back_to or task_id))
 
 
 @bp.route("/<int:task_id>/pause", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def pause(task_id: int) -> Any:
     form = request.form
-    return _clock_action(task_id, lambda: pause_task(
+    return _task_action(task_id, lambda: pause_task(
         db_session(), clock(), g.user, task_id, form.get("kind", ""), form.get("reason", ""), form.get("procedure") or None,
     ), _("The clock is paused."))
 
@@ -141,7 +142,7 @@ def pause(task_id: int) -> Any:
 @bp.route("/<int:task_id>/resume", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def resume(task_id: int) -> Any:
-    return _clock_action(task_id, lambda: resume_task(db_session(), clock(), g.user, task_id), _("The clock runs again."))
+    return _task_action(task_id, lambda: resume_task(db_session(), clock(), g.user, task_id), _("The clock runs again."))
 
 
 @bp.route("/<int:task_id>/extend", methods=("POST",))
@@ -149,7 +150,7 @@ def resume(task_id: int) -> Any:
 def extend(task_id: int) -> Any:
     form = request.form
     days = form.get("working_days", type=int)
-    return _clock_action(task_id, lambda: extend_task(
+    return _task_action(task_id, lambda: extend_task(
         db_session(), clock(), g.user, task_id, days if days is not None else -1, form.get("reason", ""),
     ), _("The time limit is extended."))
 
@@ -172,35 +173,25 @@ def reply(order_id: int) -> Any:
     return redirect(url_for("reviewer.orders"))
 
 
-def _form_action(task_id: int, action: Callable[[], Any], done: str, back_to: int | None = None) -> Any:
-    try:
-        action()
-    except EngineError as err:
-        db_session().rollback()
-        return _task_page(task_id, error=err.message, status=err.status)
-    flash(done, "success")
-    return redirect(url_for("reviewer.show", task_id=back_to or task_id))
-
-
 @bp.route("/<int:task_id>/transfer", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def transfer(task_id: int) -> Any:
     f = request.form
-    return _form_action(task_id, lambda: transfer_task(db_session(), clock(), g.user, task_id, f.get("to", ""), f.get("reason", "")),
+    return _task_action(task_id, lambda: transfer_task(db_session(), clock(), g.user, task_id, f.get("to", ""), f.get("reason", "")),
                         _("Task transferred."))
 
 
 @bp.route("/<int:task_id>/delegate", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def delegate(task_id: int) -> Any:
-    return _form_action(task_id, lambda: delegate_task(db_session(), clock(), g.user, task_id, request.form.get("to", "")),
+    return _task_action(task_id, lambda: delegate_task(db_session(), clock(), g.user, task_id, request.form.get("to", "")),
                         _("Task delegated."))
 
 
 @bp.route("/<int:task_id>/resolve", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def resolve(task_id: int) -> Any:
-    return _form_action(task_id, lambda: resolve_task(db_session(), clock(), g.user, task_id, request.form.get("opinion")),
+    return _task_action(task_id, lambda: resolve_task(db_session(), clock(), g.user, task_id, request.form.get("opinion")),
                         _("Returned to the delegator for confirmation."))
 
 
@@ -208,14 +199,14 @@ def resolve(task_id: int) -> Any:
 @roles_required(*ACTING_ROLES)
 def return_to(task_id: int) -> Any:
     f = request.form
-    return _form_action(task_id, lambda: return_to_step(db_session(), clock(), g.user, task_id, f.get("to_step", ""), f.get("reason", "")),
+    return _task_action(task_id, lambda: return_to_step(db_session(), clock(), g.user, task_id, f.get("to_step", ""), f.get("reason", "")),
                         _("The case was returned to the chosen step."))
 
 
 @bp.route("/<int:task_id>/withdraw", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def withdraw(task_id: int) -> Any:
-    return _form_action(task_id, lambda: withdraw_task(db_session(), clock(), g.user, task_id), _("Your completion was withdrawn."))
+    return _task_action(task_id, lambda: withdraw_task(db_session(), clock(), g.user, task_id), _("Your completion was withdrawn."))
 
 
 @bp.route("/<int:task_id>/cc", methods=("POST",))
@@ -223,21 +214,21 @@ def withdraw(task_id: int) -> Any:
 def cc(task_id: int) -> Any:
     users = [u.strip() for u in request.form.get("users", "").replace("，", ",").split(",") if u.strip()]
     departments = request.form.getlist("departments")
-    return _form_action(task_id, lambda: copy_task(db_session(), clock(), g.user, task_id, users, departments), _("Copied."))
+    return _task_action(task_id, lambda: copy_task(db_session(), clock(), g.user, task_id, users, departments), _("Copied."))
 
 
 @bp.route("/<int:task_id>/signers", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def add_signer_view(task_id: int) -> Any:
     f = request.form
-    return _form_action(task_id, lambda: add_signer(db_session(), clock(), g.user, task_id, f.get("to", ""), f.get("position", "")),
+    return _task_action(task_id, lambda: add_signer(db_session(), clock(), g.user, task_id, f.get("to", ""), f.get("position", "")),
                         _("Signer added."))
 
 
 @bp.route("/<int:task_id>/signers/remove", methods=("POST",))
 @roles_required(*ACTING_ROLES)
 def remove_signer_view(task_id: int) -> Any:
-    return _form_action(task_id, lambda: remove_signer(db_session(), clock(), g.user, task_id, request.form.get("user", "")),
+    return _task_action(task_id, lambda: remove_signer(db_session(), clock(), g.user, task_id, request.form.get("user", "")),
                         _("Signer removed."))
 
 
@@ -245,7 +236,7 @@ def remove_signer_view(task_id: int) -> Any:
 @roles_required(*ACTING_ROLES)
 def opinion(task_id: int) -> Any:
     f = request.form
-    return _form_action(task_id, lambda: give_opinion(db_session(), clock(), g.user, task_id, f.get("opinion", ""), f.get("agree") != "no"),
+    return _task_action(task_id, lambda: give_opinion(db_session(), clock(), g.user, task_id, f.get("opinion", ""), f.get("agree") != "no"),
                         _("Opinion recorded."))
 
 

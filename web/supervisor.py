@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -30,6 +30,7 @@ from engine.stats import (
     require_office_wide, reviewer_performance,
 )
 from engine.supervision import issue_order, urge_task
+from engine.tickets import ticket_stats
 from engine.vocab import Channel, Role
 from web.auth import roles_required
 from web.exports import Column, download, requested_format
@@ -42,11 +43,16 @@ PAGE_SIZE = 50
 
 # --- Shared by the pages and the API (web/api_stats.py) ------------------------------------------
 
+def duration_cache(app: Flask) -> DurationCache:
+    """The process's cache of step durations (kept warm by the scheduler: web/scheduler.py)."""
+    cache: DurationCache = app.extensions.setdefault("yjs_step_durations", DurationCache())
+    return cache
+
+
 def step_history() -> dict[StepKey, StepHistory]:
     """Each step's typical handling time, for predictions; recomputed every few minutes per process."""
-    cache: DurationCache = current_app.extensions.setdefault("yjs_step_durations", DurationCache())
     session = db_session()
-    return cache.get(session, load_calendar(session), clock().now())
+    return duration_cache(current_app).get(session, load_calendar(session), clock().now())
 
 
 def configured_thresholds() -> dict[str, float]:
@@ -382,3 +388,23 @@ def stats_channels() -> Any:
     return _stats_page("supervisor/stats_channels.html", period=period, channels=channels, ratings=ratings,
                        counts=counts, levels=levels, channel_names=channel_names, ratio_chart=ratio_chart,
                        channel_chart=channel_chart, level_chart=level_chart)
+
+
+def ticket_columns() -> list[Column]:
+    return [
+        Column("department_name", _("Department")), Column("logged", _("Logged"), "int"), Column("open", _("Open"), "int"),
+        Column("overdue", _("Overdue"), "int"), Column("escalated", _("Escalated"), "int"),
+        Column("closed", _("Closed"), "int"), Column("closed_on_time", _("Closed on time"), "int"),
+        Column("on_time_rate", _("On-time closure rate"), "ratio"),
+    ]
+
+
+@bp.route("/stats/tickets")
+@roles_required(*DESK_ROLES)
+def stats_tickets() -> Any:
+    """Enterprise problem tickets per department: logged, open, overdue, escalated, closed on time (按期办结率)."""
+    rows = [r.to_dict() for r in ticket_stats(db_session(), g.user, clock().now())]
+    fmt = requested_format(request.args.get("format"))
+    if fmt:
+        return download(fmt, "tickets", ticket_columns(), rows, _("Enterprise problems"))
+    return render_template("supervisor/stats_tickets.html", rows=rows)

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from engine.cases import accept_case, get_case, tasks_of
+from engine.cases import accept_case, get_case, refuse_application, tasks_of
 from engine.definitions import latest_definition, list_latest_definitions
 from engine.delivery import DeliveryMethod, cases_awaiting_delivery, deliver, open_delivery_task
 from engine.errors import EngineError, InvalidInput
@@ -50,15 +50,26 @@ def _uploads() -> list[FileStorage]:
     return [f for f in request.files.getlist("materials") if f.filename]
 
 
+def _applicant() -> dict[str, Any]:
+    form = request.form
+    return {"name": form.get("applicant_name", ""), "id_number": form.get("applicant_id_number") or None,
+            "phone": form.get("applicant_phone") or None}
+
+
+def _apply_page(definition: Any, intake: Any, error: EngineError | None = None) -> Any:
+    """The intake form, empty, or after a refusal with the message and what the clerk typed."""
+    page = render_template("window/apply.html", definition=definition, intake=intake, channels=list(Channel), rows=ROWS,
+                           error=error.message if error else None, values=request.form if error else {})
+    return page, error.status if error else 200
+
+
 @bp.route("/apply/<key>", methods=("GET", "POST"))
 @roles_required(Role.WINDOW, Role.ADMIN)
 def apply(key: str) -> Any:
     definition, intake = _intake_form(key)
-    page = {"definition": definition, "intake": intake, "channels": list(Channel), "rows": ROWS}
     if request.method == "POST":
         form = request.form
-        applicant = {"name": form.get("applicant_name", ""), "id_number": form.get("applicant_id_number") or None,
-                     "phone": form.get("applicant_phone") or None}
+        applicant = _applicant()
         data = {f.id: form.get(f.id) for f in (intake.form if intake else ()) if f.type != "boolean"}
         data.update({f.id: f.id in form for f in (intake.form if intake else ()) if f.type == "boolean"})
         missing = [{"name": r["missing_name"], "promised_date": r["missing_date"]} for r in _rows("missing_name", "missing_date")]
@@ -73,9 +84,25 @@ def apply(key: str) -> Any:
         except EngineError as err:
             # Nothing of the attempt is kept: no case, no number, no files.
             session.rollback()
-            return render_template("window/apply.html", error=err.message, values=form, **page), err.status
+            return _apply_page(definition, intake, err)
         return redirect(url_for("window.receipt", case_id=case.id))
-    return render_template("window/apply.html", error=None, values={}, **page)
+    return _apply_page(definition, intake)
+
+
+@bp.route("/apply/<key>/not-accepted", methods=("POST",))
+@roles_required(Role.WINDOW, Role.ADMIN)
+def refuse(key: str) -> Any:
+    """不予受理 from the intake form: the applicant and the reasons; the decision prints next."""
+    definition, intake = _intake_form(key)
+    form = request.form
+    session = db_session()
+    try:
+        case = refuse_application(session, clock(), g.user, key, _applicant(), form.get("reasons", "").splitlines(),
+                                  channel=form.get("channel", Channel.WINDOW))
+    except EngineError as err:
+        session.rollback()
+        return _apply_page(definition, intake, err)
+    return redirect(url_for("notices.not_accepted", case_id=case.id))
 
 
 @bp.route("/receipt/<int:case_id>")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.clock import FrozenClock
 from engine.definitions import deploy_definition, latest_definition
 from engine.errors import BpmnInvalid
 from tests.factories import bpmn, make_definition, make_departments

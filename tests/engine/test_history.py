@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select, update
 
-from engine.history import events_of, verify_chain
+from engine.history import verify_chain
 from engine.models import CaseEvent
 from engine.tasks import complete_task, list_tasks
 from tests.factories import make_case, make_definition, make_staff

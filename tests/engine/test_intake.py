@@ -7,14 +7,17 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.calendar import OFFICE_TZ
-from engine.cases import accept_case
+from engine.calendar_store import load_calendar
+from engine.cases import accept_case, refuse_application
 from engine.deadlines import local_day
 from engine.definitions import deploy_definition
 from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.history import events_of
 from engine.intake import check_commitment, commitment_checks
-from engine.models import Case, Commitment, MissingMaterial
+from engine.models import Case, Clock, Commitment, MissingMaterial, Task
 from engine.notifications import unread_count
+from engine.progress import StepStatus, find_case, progress_of
+from engine.stats import Period, channel_figures, monthly_by_matter
 from tests.factories import bpmn, make_definition, make_staff
 
 APPLICANT = {"name": "张三", "phone": "13800138000"}
@@ -113,3 +116,42 @@ def test_an_assisted_application_records_the_clerk(session, clock, staff) -> Non
 def test_only_window_clerks_accept_even_with_extras(session, clock, staff) -> None:
     with pytest.raises(PermissionDenied):
         accept_case(session, clock, staff["alpha"], "parallel_three", APPLICANT, assisted=True)
+
+
+# --- 不予受理: refused at the window ---------------------------------------------------------------
+
+def test_an_application_not_accepted_is_filed_with_its_reasons_and_opens_nothing(session, clock, staff) -> None:
+
+    accepted = accept(session, clock, staff)
+    refused = refuse_application(session, clock, staff["window"], "parallel_three", APPLICANT,
+                                 ["申请事项不属于本机关职权范围", "  ", "请向市级主管部门申请"], channel="online")
+    assert refused.status == "not_accepted" and refused.number == "YJS-20261123-0002" and refused.completed_at == clock.now()
+    assert session.scalar(select(func.count(Task.id)).where(Task.case_id == refused.id)) == 0
+    assert session.scalar(select(func.count(Clock.id)).where(Clock.case_id == refused.id)) == 0
+    (event,) = [e for e in events_of(session, refused)]
+    assert (event.action, event.actor_id) == ("not_accepted", staff["window"].id)
+    assert event.details["reasons"] == ["申请事项不属于本机关职权范围", "请向市级主管部门申请"]
+    # The applicant checks it with the receipt's number and code and sees why.
+    progress = progress_of(session, find_case(session, refused.number, refused.query_code))
+    assert progress.status == StepStatus.NOT_ACCEPTED and progress.reasons == event.details["reasons"]
+    assert progress.may_rate is False and [s.status for s in progress.steps] == [StepStatus.NOT_ACCEPTED]
+    # 办件量 and the channel ratios count accepted applications only.
+    calendar = load_calendar(session)
+    assert sum(m.cases for m in monthly_by_matter(session, calendar, clock.now(), Period())) == 1
+    _ratios, channels = channel_figures(session, calendar, clock.now(), Period())
+    assert channels == {"window": 1, "online": 0, "partner": 0} and accepted.status == "in_progress"
+
+
+@pytest.mark.parametrize(("reasons", "message"), [
+    ([], "at least one reason"), (["  "], "at least one reason"), ("不属于受理范围", "list of texts"),
+    ([1], "list of texts"), ({"a": 1}, "list of texts"), (["x" * 501], "at most 500 characters"),
+])
+def test_not_accepting_needs_reasons(session, clock, staff, reasons, message) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        refuse_application(session, clock, staff["window"], "parallel_three", APPLICANT, reasons)
+    assert session.scalar(select(func.count(Case.id))) == 0
+
+
+def test_only_the_window_decides_not_to_accept(session, clock, staff) -> None:
+    with pytest.raises(PermissionDenied):
+        refuse_application(session, clock, staff["alpha"], "parallel_three", APPLICANT, ["不属于受理范围"])

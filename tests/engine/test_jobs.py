@@ -5,7 +5,7 @@ import multiprocessing
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.calendar import OFFICE_TZ
 from engine.cases import accept_case
@@ -19,8 +19,7 @@ from engine.jobs import fire_due_timers, run_due_jobs, scan_warnings
 from engine.suspensions import pause_task
 from engine.lease import acquire_lease
 from engine.models import Case, CaseEvent, Notification, Task, User
-from engine.tasks import complete_task
-from engine.vocab import CaseStatus, TaskState
+from engine.vocab import TaskState
 from tests.factories import bpmn, make_staff, make_user
 
 

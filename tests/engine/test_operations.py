@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from engine.cases import accept_case, tasks_of
 from engine.definitions import deploy_definition
@@ -24,8 +23,8 @@ from engine.operations import (
     transfer_task,
     withdraw_task,
 )
-from engine.tasks import claim_task, complete_task, list_tasks
-from engine.vocab import CaseStatus, TaskState
+from engine.tasks import claim_task, complete_task
+from engine.vocab import TaskState
 from tests.factories import bpmn, make_case, make_definition, make_staff, make_user
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cases import accept_case
+from engine.cases import accept_case, refuse_application
 from engine.delivery import deliver
 from engine.errors import PermissionDenied
 from engine.platform_feed import platform_events, settled_through
@@ -83,3 +83,11 @@ def test_only_oversight_reads_the_feed(session, clock, staff) -> None:
 def test_an_empty_or_settled_range_ends_where_it_is(session) -> None:
     assert settled_through(session, 5, 5) == 5
     assert settled_through(session, 5, 3) == 5
+
+
+def test_an_application_not_accepted_reaches_the_platform_with_its_reasons(session, clock, staff) -> None:
+    case = refuse_application(session, clock, staff["window"], "parallel_three", {"name": "张三"}, ["不属于本机关职权范围"])
+    session.flush()
+    (event,) = platform_events(session, staff["supervisor"], 0, 100).events
+    assert (event.type, event.case_number, event.details) == (
+        "不予受理", case.number, {"channel": "window", "reasons": ["不属于本机关职权范围"]})

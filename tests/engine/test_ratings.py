@@ -1,10 +1,11 @@
 """好差评: one rating per concluded case; a 差评 opens a 15-working-day rectification and a 回访."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
+from engine.calendar import OFFICE_TZ
 from engine.cases import tasks_of
 from engine.deadlines import local_day
 from engine.delivery import deliver
@@ -116,3 +117,20 @@ def test_ad_hoc_tasks_are_never_touched_by_the_flow(session, clock, staff) -> No
     rating = rate_online(session, clock, case.number, case.query_code, 1, "不认可")
     assert rating.department_id is not None
     assert open_task_of(session, case, "rectification").id == rating.rectification_task_id
+
+
+def test_the_follow_up_call_is_due_when_the_rectification_was(session, clock, staff, delivered) -> None:
+    rating = rate_online(session, clock, delivered.number, delivered.query_code, 1, "等了太久")  # Mon 2026-11-23
+    clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=OFFICE_TZ))  # rectified on the 6th working day
+    followup = rectify(session, clock, staff["gamma"], rating.rectification_task_id, "已整改")
+    assert followup.time_limit_days == 9 and local_day(followup.clock.due_at) == date(2026, 12, 14)
+    assert followup.clock.department.code == "window" and followup.clock.stopped_at is None
+    close_follow_up(session, clock, staff["window"], followup.id, "申请人满意")
+    assert followup.clock.stopped_at == clock.now()
+
+
+def test_a_late_rectification_still_gives_the_window_a_working_day_to_call(session, clock, staff, delivered) -> None:
+    rating = rate_online(session, clock, delivered.number, delivered.query_code, 2, "态度差")
+    clock.set(datetime(2026, 12, 18, 16, 0, tzinfo=OFFICE_TZ))  # Friday, four working days after the due date
+    followup = rectify(session, clock, staff["gamma"], rating.rectification_task_id, "已整改")
+    assert followup.time_limit_days == 1 and local_day(followup.clock.due_at) == date(2026, 12, 21)

@@ -56,7 +56,7 @@ def test_one_refusal_ends_with_a_refusal_notice(session, clock, staff) -> None:
 
 
 def test_return_for_supplement_loops_back_to_the_same_department(session, clock, staff) -> None:
-    case = make_case(session, clock, staff["window"])
+    make_case(session, clock, staff["window"])
     first = open_task(session, staff["alpha"])
     complete_task(session, clock, staff["alpha"], first.id, "return", "缺少营业执照复印件")
     supplement = open_task(session, staff["window"])

@@ -125,7 +125,8 @@ def call(port: int, method: str, path: str, user: str, body: Any = None,
 
 
 class Server:
-    """`gunicorn -w 2 'web.app:create_app()'` in its own session, so its whole process group can be killed."""
+    """`gunicorn -c python:web.gunicorn_conf -w 2 'web.app:create_app()'` (the production settings, two
+    workers) in its own session, so its whole process group can be killed."""
 
     def __init__(self, database_url: str, port: int, log_path: Path) -> None:
         self.port, self.log_path = port, log_path
@@ -140,7 +141,7 @@ class Server:
         began = time.monotonic()
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.port}", "--chdir", str(ROOT),
+                [sys.executable, "-m", "gunicorn", "-c", "python:web.gunicorn_conf", "-w", "2", "-b", f"127.0.0.1:{self.port}", "--chdir", str(ROOT),
                  "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning", "web.app:create_app()"],
                 cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -591,7 +592,12 @@ def test_killing_the_server_mid_burst_leaves_every_case_consistent(
             drained += len(left)
         status, _ = call(server.port, "GET", "/api/v1/tasks?state=open", "window")
         assert status == 200
+        # The production access log keeps paths, never query strings (the progress query carries a code).
+        status, _ = call(server.port, "GET", "/api/v1/progress?number=YJS-20261123-9999&code=SECRET", "window")
+        assert status == 404
         server.stop()
+        access_log = server.log_path.read_text(errors="replace")
+        assert '"GET /api/v1/progress HTTP/1.1" 404' in access_log and "SECRET" not in access_log
         finished_problems = inconsistencies(db, clock, accepted_version, finished=True)
     finally:
         server.kill()

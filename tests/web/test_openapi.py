@@ -219,3 +219,14 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_descriptio
 ) -> None:
     failures = _run_schemathesis(app, known_rows, username)
     assert failures == [], "\n\n".join(failures)
+
+
+# Found by schemathesis: both were 500s.
+@pytest.mark.parametrize("url", ["/api/v1/stats/channels?from=0001-01-01", "/api/v1/stats/matters?to=9999-12-31",
+                                 "/api/v1/board?from=0001-01-01"])
+def test_a_period_at_the_ends_of_the_calendar_is_refused(client: FlaskClient, staff, url: str) -> None:
+    assert client.get(url, headers=basic("admin")).status_code == 422
+
+
+def test_an_offset_too_large_for_the_database_is_refused(client: FlaskClient, staff) -> None:
+    assert client.get(f"/api/v1/board?offset={2**70}", headers=basic("admin")).status_code == 422

@@ -1,8 +1,8 @@
-"""Boundaries: tokens, idempotent retries, login lockout, the role × endpoint matrix."""
+"""Boundaries: tokens, idempotent retries, login lockout and per-address throttles (the role × endpoint
+matrix is tests/web/test_role_matrix.py)."""
 from __future__ import annotations
 
-import pytest
-
+from engine.throttle import LOGIN_FAILURES, PROGRESS_MISSES
 from tests.web.conftest import basic, csrf_token
 
 
@@ -55,35 +55,44 @@ def test_five_wrong_passwords_lock_the_account(client, staff, clock) -> None:
     assert client.get("/api/v1/definitions", headers=basic("alpha")).status_code == 200
 
 
-ROLES = ["window", "alpha", "supervisor", "analyst", "admin"]
-MATRIX = [
-    # (method, path, body, who may)
-    ("GET", "/window/", None, {"window", "admin"}),
-    ("GET", "/tasks/", None, {"window", "alpha"}),
-    ("GET", "/supervisor/", None, {"supervisor", "admin", "alpha"}),  # reviewers: their own department's board
-    ("GET", "/analyst/", None, {"analyst", "admin"}),
-    ("GET", "/admin/", None, {"admin"}),
-    ("GET", "/admin/calendar", None, {"admin"}),
-    ("POST", "/api/v1/departments", {"code": "zeta", "name": "戊局"}, {"admin"}),
-    ("POST", "/api/v1/users", {"username": "u1", "password": "pass1234", "roles": ["reviewer"], "department": "alpha"}, {"admin"}),
-    ("POST", "/api/v1/cases", {"definition": "parallel_three", "applicant": {"name": "张三"}}, {"window", "admin"}),
-    ("GET", "/api/v1/tasks?department=beta", None, {"supervisor", "admin"}),
-    ("PUT", "/api/v1/calendar/2026", {"holidays": [], "workdays": []}, {"admin"}),
-    ("GET", "/api/v1/tokens", None, {"admin"}),
-]
+def test_one_address_guessing_across_accounts_is_throttled(client, staff, clock) -> None:
+    """The per-account lockout cannot see a few guesses on each of many accounts; the address can."""
+    token = csrf_token(client, "/login")
+    for n in range(LOGIN_FAILURES.limit):
+        answer = client.post("/login", data={"username": f"user{n % 7}", "password": "guess", "csrf_token": token})
+        assert answer.status_code == 401
+    refused = client.post("/login", data={"username": "alpha", "password": "secret123", "csrf_token": token})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert client.get("/api/v1/definitions", headers=basic("alpha")).status_code == 429  # the API shares the count
+    other = client.get("/api/v1/definitions", headers=basic("alpha"), environ_overrides={"REMOTE_ADDR": "10.9.8.7"})
+    assert other.status_code == 200
+    clock.advance(minutes=16)
+    assert client.post("/login", data={"username": "alpha", "password": "secret123", "csrf_token": token}).status_code == 302
 
 
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), MATRIX)
-@pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(client, staff, role, method, path, body, allowed) -> None:
-    if path.startswith("/api/"):
-        response = client.open(path, method=method, json=body, headers=basic(role))
-        assert (response.status_code < 400) == (role in allowed), (role, path, response.status_code, response.get_data(as_text=True)[:200])
-        if role not in allowed:
-            assert response.status_code == 403
-    else:
-        from tests.web.conftest import login
+def test_wrong_api_credentials_count_and_right_ones_do_not(client, staff) -> None:
+    for _ in range(LOGIN_FAILURES.limit + 5):
+        assert client.get("/api/v1/definitions", headers=basic("alpha")).status_code == 200
+    for _ in range(LOGIN_FAILURES.limit):
+        assert client.get("/api/v1/definitions", headers=bearer("yjs_forged")).status_code == 401
+    assert client.get("/api/v1/definitions", headers=basic("alpha")).status_code == 429
+    assert client.get("/api/v1/definitions").status_code == 401  # no credentials: nothing to throttle
 
-        login(client, role)
-        response = client.open(path, method=method)
-        assert (response.status_code == 200) == (role in allowed), (role, path, response.status_code)
+
+def test_walking_case_numbers_on_the_progress_page_is_throttled(client, staff, clock) -> None:
+    case = client.post("/api/v1/cases", json={"definition": "parallel_three", "applicant": {"name": "张三"}},
+                       headers=basic("window")).get_json()
+    mine = f"number={case['number']}&code={case['query_code']}"
+    for _ in range(PROGRESS_MISSES.limit + 5):  # the applicant re-reading their own case is never slowed down
+        assert client.get(f"/api/v1/progress?{mine}").status_code == 200
+    for n in range(PROGRESS_MISSES.limit):
+        guess = client.get(f"/progress?number=YJS-20261123-{n:04d}&code=ABCDEF") if n % 2 else \
+            client.get(f"/api/v1/progress?number=YJS-20261123-{n:04d}&code=ABCDEF")
+        assert guess.status_code == 404
+    assert client.get(f"/api/v1/progress?{mine}").status_code == 429
+    page = client.get(f"/progress?{mine}")
+    assert page.status_code == 429 and 'id="progress"' not in page.get_data(as_text=True)  # not even the right code
+    assert client.post("/api/v1/progress/rating", json={"number": case["number"], "code": case["query_code"],
+                                                        "level": 5}).status_code == 429
+    clock.advance(minutes=16)
+    assert client.get(f"/api/v1/progress?{mine}").status_code == 200

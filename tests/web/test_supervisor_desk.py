@@ -11,7 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from engine.catalog import deploy_processes, ensure_departments
+from engine.demo import DEMO_PASSWORD, ensure_demo_users
 from engine.models import Task
+from engine.tickets import confirm_ticket, log_ticket, reply_ticket
 from tests.engine.test_stats import build_world
 from tests.web.conftest import basic, csrf_token, login
 
@@ -45,6 +48,7 @@ def test_board_page_shows_open_tasks_with_drill_down(client, world) -> None:
 
 def test_department_staff_get_their_own_board(client, world) -> None:
     login(client, "alpha")
+    assert 'href="/supervisor/" id="department-board-link"' in client.get("/tasks/").get_data(as_text=True)
     page = client.get("/supervisor/").get_data(as_text=True)
     assert page.count('data-task="') == 1 and 'data-department="alpha"' in page
     assert client.get("/supervisor/?department=gamma").status_code == 403
@@ -180,3 +184,39 @@ def test_reassign_and_urge_from_the_board(client, db, world) -> None:
     login(client, "alpha")
     token = csrf_token(client, "/supervisor/")
     assert client.post(f"/supervisor/tasks/{target}/reassign", data={"username": "alpha", "csrf_token": token}).status_code == 403
+
+
+def test_case_json_carries_the_prediction(client, world) -> None:
+    late = client.get(f"/api/v1/cases/{world['D']}", headers=basic("supervisor")).get_json()
+    assert late["bottleneck_department"] == "alpha" and late["misses_promise"] is True
+    board_row = next(r for r in client.get("/api/v1/board?department=alpha", headers=basic("supervisor")).get_json()
+                     if r["case_id"] == world["D"])
+    assert late["predicted_completion"] == board_row["predicted_completion"]
+    done = client.get(f"/api/v1/cases/{world['E']}", headers=basic("supervisor")).get_json()
+    assert (done["predicted_completion"], done["bottleneck_department"], done["misses_promise"]) == (None, None, False)
+
+
+def test_problem_tickets_on_the_desk(client, db, clock) -> None:
+    """Counts per department and the on-time closure rate of enterprise problems, with the Excel download;
+    a department's staff log a problem (包联) and see their own department's row only."""
+    with db.writer.begin() as s:
+        ensure_departments(s, clock)
+        deploy_processes(s, clock)
+        users = {u.username: u for u in ensure_demo_users(s, clock)}
+        fields = {"enterprise_name": "示例食品有限公司", "contact_name": "吴总", "problem": "冷库用电增容迟迟未接入",
+                  "department": "power", "limit_days": 3}
+        solved = log_ticket(s, clock, users["window"], fields)
+        reply_ticket(s, clock, users["power"], solved.id, "已完成增容")
+        confirm_ticket(s, clock, users["window"], solved.id, True, "企业确认已解决")
+        log_ticket(s, clock, users["fire"], {**fields, "department": "urban"})  # logged by a 包联 cadre
+        power, urban = users["power"].department.name, users["urban"].department.name
+    login(client, "supervisor", DEMO_PASSWORD)
+    page = client.get("/supervisor/stats/tickets").get_data(as_text=True)
+    assert 'data-key="power"' in page and 'data-key="urban"' in page and "100.0%" in page
+    sheet = load_workbook(io.BytesIO(client.get("/supervisor/stats/tickets?format=xlsx").data)).active
+    rows = {r[0]: r[1:] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows[power] == (1, 0, 0, 0, 1, 1, 1) and rows[urban] == (1, 1, 0, 0, 0, 0, None)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/supervisor/")})
+    login(client, "urban", DEMO_PASSWORD)
+    own = client.get("/supervisor/stats/tickets").get_data(as_text=True)
+    assert 'data-key="urban"' in own and 'data-key="power"' not in own

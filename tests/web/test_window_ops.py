@@ -383,3 +383,44 @@ def test_follow_up_pages_for_the_department_and_the_window(client, case) -> None
     token = csrf_token(client, url)
     assert client.post(f"{url}/follow-up", data={"csrf_token": token, "result": "满意"}).status_code == 302
     assert 'data-kind="followup"' not in client.get("/followups/").get_data(as_text=True)
+
+
+# --- 不予受理 ---------------------------------------------------------------------------------------
+
+def test_not_accepting_over_the_api_prints_a_decision_and_tells_the_applicant(client, staff) -> None:
+    body = {"definition": "parallel_three", "applicant": APPLICANT, "reasons": ["不属于本机关职权范围", "请向市级部门申请"]}
+    assert client.post("/api/v1/cases/not-accepted", json=body, headers=basic("alpha")).status_code == 403
+    assert client.post("/api/v1/cases/not-accepted", json={**body, "reasons": []}, headers=basic("window")).status_code == 422
+    assert client.post("/api/v1/cases/not-accepted", json={**body, "reasons": "x"}, headers=basic("window")).status_code == 422
+    response = client.post("/api/v1/cases/not-accepted", json=body, headers=basic("window"))
+    assert response.status_code == 201
+    refused = response.get_json()
+    assert refused["status"] == "not_accepted" and refused["query_code"]
+    detail = client.get(f"/api/v1/cases/{refused['id']}", headers=basic("window")).get_json()
+    assert detail["tasks"] == [] and detail["events"][0]["action"] == "not_accepted"
+    login(client, "window")
+    notice = client.get(f"/cases/{refused['id']}/notices/not-accepted").get_data(as_text=True)
+    assert "不予受理决定书" in notice and "不属于本机关职权范围" in notice and "请向市级部门申请" in notice
+    assert "行政复议" in notice
+    progress = client.get(f"/api/v1/progress?number={refused['number']}&code={refused['query_code']}").get_json()
+    assert progress["status"] == "not_accepted" and progress["reasons"] == body["reasons"]
+    page = client.get(f"/progress?number={refused['number']}&code={refused['query_code']}").get_data(as_text=True)
+    assert 'id="progress-reasons"' in page and "请向市级部门申请" in page
+
+
+def test_an_accepted_case_has_no_decision_not_to_accept(client, case) -> None:
+    login(client, "window")
+    assert client.get(f"/cases/{case['id']}/notices/not-accepted").status_code == 409
+
+
+def test_the_window_form_can_refuse_instead_of_accepting(client, db, staff) -> None:
+    login(client, "window")
+    path = "/window/apply/parallel_three"
+    form = {"csrf_token": csrf_token(client, path), "applicant_name": "李四", "reasons": ""}
+    empty = client.post(f"{path}/not-accepted", data=form)
+    assert empty.status_code == 422 and "at least one reason" in empty.get_data(as_text=True)
+    assert client.get(path).get_data(as_text=True).count('id="refuse-button"') == 1
+    done = client.post(f"{path}/not-accepted", data={**form, "reasons": "不需要许可\n请直接营业"})
+    assert done.status_code == 302 and "/notices/not-accepted" in done.headers["Location"]
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "不需要许可" in page and "请直接营业" in page and "李四" in page
