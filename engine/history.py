@@ -73,8 +73,10 @@ def note_case_locked(session: Session, case_id: int) -> None:
 
 
 def remember_last_hash(session: Session, case_id: int, last_hash: str | None) -> None:
-    """The last hash, read by the caller under the case lock in one statement with what it needed anyway."""
-    session.info.setdefault(_LAST_HASH_KEY, {})[case_id] = last_hash
+    """The last hash, read by the caller under the case lock in one statement with what it needed anyway.
+
+    What this transaction recorded itself stays authoritative (the read may have run without autoflush)."""
+    session.info.setdefault(_LAST_HASH_KEY, {}).setdefault(case_id, last_hash)
 
 
 def event_hash(row: CaseEvent) -> str:

@@ -7,7 +7,7 @@ from typing import Any, Iterator, cast
 from uuid import UUID
 
 from sqlalchemy import bindparam, event, inspect, select
-from sqlalchemy.orm import Session, defer, joinedload, object_session
+from sqlalchemy.orm import Session, SessionTransaction, defer, joinedload, object_session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
@@ -113,9 +113,10 @@ def _keep_committed_workflows(session: Session) -> None:
         workflow_cache.put(HotWorkflow(case_id, version, definition_id, state, workflow))
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_saved_workflows(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.parent is None:
+@event.listens_for(Session, "after_transaction_end")
+def _drop_saved_workflows(session: Session, transaction: SessionTransaction) -> None:
+    # A commit has taken them already (after_commit comes first); a rollback or close drops them.
+    if transaction.parent is None:
         session.info.pop(_SAVED_KEY, None)
 
 

@@ -45,13 +45,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def authenticated(view: F) -> F:
     @functools.wraps(view)
     def wrapped(**kwargs: Any) -> Any:
-        presented = bool(request.headers.get("Authorization"))
-        if presented:
-            check_throttle(LOGIN_FAILURES)
+        # The throttle is consulted only when a password must really be checked (web/auth.py) or the
+        # credentials failed: a caller with verified credentials pays no query for it.
         g.user = user_from_api_credentials()
         if g.user is None:
-            if presented:
+            if request.headers.get("Authorization"):
                 note_failure(LOGIN_FAILURES)
+                check_throttle(LOGIN_FAILURES)  # a throttled address hears 429, not 401
             # Failed attempts count towards the lockout even though the answer is an error.
             db_session().commit()
             response = jsonify({"error": "authentication required: HTTP Basic with a user's credentials, or a bearer token"})

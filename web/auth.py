@@ -99,6 +99,7 @@ def user_from_api_credentials() -> User | None:
     user = cache.user(key, now)
     if user is not None and user.username == username:
         return user
+    check_throttle(LOGIN_FAILURES)  # before the password hash: a throttled address guesses no more
     user = authenticate(db_session(), username, password, now)
     if user is not None:
         cache.remember(key, user, now)
