@@ -304,6 +304,11 @@ def _complete_step_task(session: Session, clock: Clock, project: Project, task: 
 
 # --- Reading: who sees which project, and each project's progress against its plan -----------------------------
 
+def project_step_of_case(session: Session, case: Case) -> ProjectStep | None:
+    """The project step a 一件事 case was opened for, if any (the case file links back to its project)."""
+    return session.scalar(select(ProjectStep).where(ProjectStep.linked_case_id == case.id))
+
+
 def sees_every_project(user: User) -> bool:
     """Leadership and oversight see every project; so does the window that registers them."""
     return sees_every_department(user) or user.has_role(Role.WINDOW)

@@ -118,6 +118,9 @@ def complete_task(
     now, calendar = clock.now(), calendar_on_demand(session)
     workflow = open_workflow(case, clock, calendar)
     spiff_task = ready_user_task(workflow, task.workflow_task_id)
+    if (spiff_task.task_spec.extensions or {}).get("matter"):
+        # A project step standing for a 一件事 is decided by that case (engine.projects), not by hand.
+        raise Conflict(f"'{task.name}' completes by itself when its 一件事 case concludes; act on that case")
     open_row_ids = ready_task_ids(workflow) - {task.workflow_task_id}
     parsed = parsed_definition_of(case)
     values = form_values(parsed.tasks[task.element_id], data or {}, field_permissions(parsed.spec, task.element_id))

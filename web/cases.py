@@ -7,6 +7,7 @@ from flask import Blueprint, g, jsonify, render_template
 
 from engine.cases import get_case, tasks_of
 from engine.history import events_of
+from engine.projects import project_step_of_case
 from engine.vocab import OPEN_TASK_STATES, TaskState
 from web.auth import login_required
 from web.clocks import clock_context
@@ -21,7 +22,7 @@ def show(case_id: int) -> Any:
     session = db_session()
     case = get_case(session, g.user, case_id)
     return render_template("cases/show.html", case=case, tasks=tasks_of(session, case), events=events_of(session, case),
-                           **clock_context(session, case))
+                           project_step=project_step_of_case(session, case), **clock_context(session, case))
 
 
 @bp.route("/<int:case_id>/diagram")

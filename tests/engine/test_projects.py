@@ -9,7 +9,7 @@ from engine.db import Database
 from engine.definitions import latest_definition
 from engine.delivery import deliver
 from engine.demo import ensure_demo_users
-from engine.errors import InvalidInput, NotFound, PermissionDenied
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.history import events_of
 from engine.jobs import run_due_jobs
 from engine.models import Project, ProjectStep, Task, User
@@ -67,6 +67,15 @@ def test_a_project_goes_through_five_stages_and_a_late_step_shows_behind_plan(se
         if progress.stage not in seen_stages:
             seen_stages.append(progress.stage)
         task = tasks[0]
+        if task.element_id == "road_occupation":  # stands for a 临时占路 case: it completes when that case does
+            follow_project(session, clock, project.id)
+            case = road_step(session, project.id).linked_case
+            for element_id in ("review_urban", "review_traffic"):
+                review = open_task_of(session, case, element_id)
+                complete_task(session, clock, demo[review.department.code], review.id, "approve", "同意占路")
+            deliver(session, clock, demo["window"], case.id, "pickup")
+            follow_project(session, clock, project.id)
+            continue
         if task.element_id == "fire_design":
             clock.advance(days=90)  # the fire design review takes three months instead of ten working days
         complete_task(session, clock, demo[task.department.code], task.id, "approve", "同意")
@@ -180,6 +189,10 @@ def test_a_step_standing_for_a_one_thing_opens_its_case_and_completes_when_the_c
         assert shown.started_at == case.accepted_at and progress.stage == ProjectStage.CONSTRUCTION
         # Repeating the work changes nothing: the case is opened once.
         assert follow_project(s, clock, project_id) == 0
+        # The step itself is decided by its case, not by hand from the urban department's inbox.
+        step_task = open_task_of(s, project.case, "road_occupation")
+        with pytest.raises(Conflict, match="completes by itself"):
+            complete_task(s, clock, users["urban"], step_task.id, "approve", "直接通过")
 
         clock.advance(days=1)
         for element_id in ("review_urban", "review_traffic"):

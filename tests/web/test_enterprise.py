@@ -134,4 +134,5 @@ def test_the_project_page_links_the_case_of_a_one_thing_step(client: FlaskClient
     login(client, "supervisor", DEMO_PASSWORD)
     page = client.get(f"/projects/{project['id']}").get_data(as_text=True)
     assert f'href="/cases/{linked["id"]}">{linked["number"]}</a>' in page
-    assert client.get(f"/cases/{linked['id']}").status_code == 200
+    case_page = client.get(f"/cases/{linked['id']}").get_data(as_text=True)
+    assert 'id="project-link"' in case_page and f'href="/projects/{project["id"]}"' in case_page  # and back
