@@ -14,7 +14,7 @@ from engine.deadlines import stop_clock
 from engine.directory import department_by_code
 from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.forms import field_permissions, form_values
-from engine.models import Case, ClockPause, Task, User
+from engine.models import Case, ClockPause, Project, ProjectStep, Task, User
 from engine.models import Clock as ClockRow
 from engine.permissions import may_act_on_task, require, sees_every_department
 from engine.runtime import (
@@ -118,8 +118,8 @@ def complete_task(
     now, calendar = clock.now(), calendar_on_demand(session)
     workflow = open_workflow(case, clock, calendar)
     spiff_task = ready_user_task(workflow, task.workflow_task_id)
-    if (spiff_task.task_spec.extensions or {}).get("matter"):
-        # A project step standing for a 一件事 is decided by that case (engine.projects), not by hand.
+    if (spiff_task.task_spec.extensions or {}).get("matter") and _stands_for_a_case(session, case, task):
+        # A registered project's step standing for a 一件事 is decided by that case (engine.projects), not by hand.
         raise Conflict(f"'{task.name}' completes by itself when its 一件事 case concludes; act on that case")
     open_row_ids = ready_task_ids(workflow) - {task.workflow_task_id}
     parsed = parsed_definition_of(case)
@@ -217,6 +217,13 @@ def _checked_outcome(task: Task, outcome: str | None, opinion: str | None) -> tu
     if not opinion:
         raise InvalidInput("an opinion (审批意见) is required; pick a phrase or write one")
     return outcome, opinion
+
+
+def _stands_for_a_case(session: Session, case: Case, task: Task) -> bool:
+    """Whether the task is a step of a registered project that a 一件事 case decides (queried only for
+    the few steps whose BPMN names a `matter`)."""
+    return session.scalar(select(ProjectStep.id).join(Project, Project.id == ProjectStep.project_id).where(
+        Project.case_id == case.id, ProjectStep.element_id == task.element_id, ProjectStep.matter.is_not(None))) is not None
 
 
 def _why_not_open(task: Task) -> str:
