@@ -139,6 +139,11 @@ def case_clocks(session: Session, case: Case) -> list[Clock]:
     return list(session.scalars(select(Clock).where(Clock.case_id == case.id, Clock.element_id.is_(None)).order_by(Clock.id)))
 
 
+def statutory_clock(session: Session, case: Case) -> Clock | None:
+    """The case's 法定时限, where its 一件事 has one."""
+    return next((c for c in case_clocks(session, case) if c.kind == ClockKind.STATUTORY), None)
+
+
 def attach_task_clock(session: Session, case: Case, task: Task, now: datetime, calendar: WorkingCalendar) -> Clock | None:
     """Give a new task row its step clock (环节时限).
 

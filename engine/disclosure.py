@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 
 from engine.calendar_store import load_calendar
 from engine.clock import Clock
-from engine.deadlines import case_clocks
+from engine.deadlines import statutory_clock
 from engine.definitions import latest_definition
 from engine.errors import Conflict, InvalidInput
 from engine.intake import supervising_department
@@ -27,14 +27,10 @@ from engine.models import Case, Clock as ClockRow, ClockExtension, ProcessDefini
 from engine.permissions import require, sees_every_department
 from engine.runtime import get_task, open_workflow
 from engine.suspensions import extend_task
-from engine.vocab import CaseStatus, ClockKind, DisclosureAnswer, TaskState
+from engine.vocab import CaseStatus, DisclosureAnswer, TaskState
 
 DISCLOSURE_FLOW = "yishenqing_gongkai"
 REPLY_STEP, AUDIT_STEP = "reply", "audit"
-
-
-def statutory_clock(session: Session, case: Case) -> ClockRow | None:
-    return next((c for c in case_clocks(session, case) if c.kind == ClockKind.STATUTORY), None)
 
 
 def extensions_of(session: Session, clock_row: ClockRow) -> int:

@@ -32,7 +32,7 @@ from engine.runtime import (
     workflow_errors,
 )
 from engine.tasks import complete_task
-from engine.vocab import CaseStatus, Outcome, Role, TaskKind, TaskState
+from engine.vocab import CaseStatus, Outcome, Role, TaskState
 
 ACTING_ROLES = (Role.REVIEWER, Role.DEPARTMENT_HEAD)
 DEFAULT_PHRASES = ("同意。", "材料齐全，符合法定条件，同意办理。", "材料不全，请按一次性告知补正。", "不符合法定条件，不予许可。")

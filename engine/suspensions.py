@@ -10,12 +10,12 @@ from engine import history
 from engine.calendar import WorkingCalendar
 from engine.calendar_store import load_calendar
 from engine.clock import Clock as TimeSource
-from engine.deadlines import active_pauses, case_clocks, local_day, pause, policy_of, reschedule, resume
+from engine.deadlines import active_pauses, case_clocks, local_day, pause, policy_of, reschedule, resume, statutory_clock
 from engine.errors import Conflict, InvalidInput
 from engine.models import Case, Clock, ClockExtension, ClockPause, Task, User
 from engine.permissions import belongs_to_department, may_act_on_task, require
 from engine.runtime import get_task, lock_case, task_is_open
-from engine.vocab import ClockKind, PauseKind, Role, SpecialProcedure
+from engine.vocab import PauseKind, Role, SpecialProcedure
 
 MAX_EXTENSION_DAYS = 30
 
@@ -142,7 +142,7 @@ def _check_extension_rule(session: Session, case: Case, working_days: int, now: 
     rule = case.definition.catalog.get("extension")
     if not rule:
         return None
-    statutory = next((c for c in case_clocks(session, case) if c.kind == ClockKind.STATUTORY), None)
+    statutory = statutory_clock(session, case)
     if statutory is None:
         raise InvalidInput("this case has no statutory limit to extend")
     times, max_days = int(rule.get("times", 1)), int(rule.get("max_days", MAX_EXTENSION_DAYS))

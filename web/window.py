@@ -2,6 +2,7 @@
 print the receipt; upload further materials; hand out the results (一窗出件); enter a rating."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -140,47 +141,45 @@ def deliveries() -> Any:
     return render_template("window/deliveries.html", tasks=cases_awaiting_delivery(db_session()))
 
 
+def _submit(case_id: int, action: Callable[[], Any], done: str) -> tuple[Any | None, str | None, int]:
+    """The POST of a window form on one case: run the engine `action`; done, flash and answer with the
+    redirect to the case file; refused, roll back (the page re-reads the case) with the message and status."""
+    if request.method != "POST":
+        return None, None, 200
+    try:
+        action()
+    except EngineError as err:
+        db_session().rollback()
+        return None, err.message, err.status
+    flash(done, "success")
+    return redirect(url_for("cases.show", case_id=case_id)), None, 200
+
+
 @bp.route("/cases/<int:case_id>/delivery", methods=("GET", "POST"))
 @roles_required(Role.WINDOW)
 def delivery(case_id: int) -> Any:
-    session = db_session()
+    session, form = db_session(), request.form
     case = get_case(session, g.user, case_id)
-    error, status = None, 200
-    if request.method == "POST":
-        form = request.form
-        try:
-            deliver(session, clock(), g.user, case_id, form.get("method", ""), form.get("tracking_number"),
-                    form.get("address"))
-        except EngineError as err:
-            session.rollback()
-            error, status = err.message, err.status
-            case = get_case(session, g.user, case_id)
-        else:
-            flash(_("The results are handed out and the case is concluded."), "success")
-            return redirect(url_for("cases.show", case_id=case_id))
+    answer, error, status = _submit(case_id, lambda: deliver(session, clock(), g.user, case_id, form.get("method", ""),
+                                                             form.get("tracking_number"), form.get("address")),
+                                    _("The results are handed out and the case is concluded."))
+    if answer is not None:
+        return answer
     return render_template("window/delivery.html", case=case, task=open_delivery_task(session, case),
-                           methods=list(DeliveryMethod), error=error, values=request.form), status
+                           methods=list(DeliveryMethod), error=error, values=form), status
 
 
 @bp.route("/cases/<int:case_id>/rating", methods=("GET", "POST"))
 @roles_required(Role.WINDOW)
 def rating(case_id: int) -> Any:
-    session = db_session()
+    session, form = db_session(), request.form
     case = get_case(session, g.user, case_id)
-    error, status = None, 200
-    if request.method == "POST":
-        form = request.form
-        try:
-            rate_at_window(session, clock(), g.user, case_id, form.get("level", type=int), form.get("comment"),
-                           form.get("department") or None)
-        except EngineError as err:
-            session.rollback()
-            error, status = err.message, err.status
-            case = get_case(session, g.user, case_id)
-        else:
-            flash(_("The rating is recorded."), "success")
-            return redirect(url_for("cases.show", case_id=case_id))
+    answer, error, status = _submit(case_id, lambda: rate_at_window(
+        session, clock(), g.user, case_id, form.get("level", type=int), form.get("comment"), form.get("department") or None,
+    ), _("The rating is recorded."))
+    if answer is not None:
+        return answer
     reviewers = {t.department.code: t.department for t in tasks_of(session, case)
                  if t.kind == TaskKind.REVIEW and t.state == TaskState.COMPLETED}
     return render_template("window/rating.html", case=case, levels=RATING_LABELS, departments=list(reviewers.values()),
-                           error=error, values=request.form), status
+                           error=error, values=form), status

@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from engine.cases import accept_case
 from engine.catalog import deploy_processes, ensure_departments
+from engine.deadlines import statutory_clock
 from engine.demo import ensure_demo_users
-from engine.disclosure import disclosure_stats, extend_reply_limit, statutory_clock
+from engine.disclosure import disclosure_stats, extend_reply_limit
 from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.history import events_of
 from engine.models import Case, Task, User
