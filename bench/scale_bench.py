@@ -22,7 +22,6 @@ from engine.models import Department, ProcessDefinition, Task, User
 from engine.tasks import list_tasks
 from engine.types import UTCDateTime
 from engine.vocab import OPEN_TASK_STATES
-from bench import flows
 from bench.common import load_staff, median, ms
 
 TASKS_PER_CASE = 10

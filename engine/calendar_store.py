@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
+from typing import Any, Iterable, cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -62,6 +62,25 @@ _cache = _CalendarCache()
 
 def load_calendar(session: Session) -> WorkingCalendar:
     return _cache.get(session)
+
+
+class _CalendarOnDemand:
+    """The working calendar, read at first use. Checking the cached calendar is still a query, and
+    most actions (a review with no pause, opening no task, firing no timer) never need it."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._calendar: WorkingCalendar | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._calendar is None:
+            self._calendar = load_calendar(self._session)
+        return getattr(self._calendar, name)
+
+
+def calendar_on_demand(session: Session) -> WorkingCalendar:
+    """`load_calendar`, deferred until a method of the calendar is called (in the same transaction)."""
+    return cast(WorkingCalendar, _CalendarOnDemand(session))
 
 
 def _stored_years(session: Session) -> list[CalendarYear]:

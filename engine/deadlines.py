@@ -213,7 +213,7 @@ class ClockStatus:
     kind: str
     limit_days: int
     due_at: datetime
-    remaining_working_days: int
+    remaining_working_days: int | None
     warning: WarningLevel
     paused: bool
     stopped: bool
@@ -225,7 +225,8 @@ class ClockStatus:
 def clock_status(clock: Clock, calendar: WorkingCalendar, now: datetime) -> ClockStatus:
     return ClockStatus(
         kind=clock.kind, limit_days=clock.limit_days, due_at=clock.due_at,
-        remaining_working_days=remaining_working_days(clock, calendar, now),
+        # Only a running clock has days left; a stopped one needs no calendar at all.
+        remaining_working_days=remaining_working_days(clock, calendar, now) if clock.stopped_at is None else None,
         warning=level_of(clock, now) if clock.stopped_at is None else WarningLevel.NORMAL,
         paused=clock.paused_since is not None, stopped=clock.stopped_at is not None, unconfirmed=clock.unconfirmed,
         paused_days=clock.paused_days, extended_days=clock.extended_days,

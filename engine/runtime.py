@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Iterator, cast
+from typing import Any, Iterator
 from uuid import UUID
 
 from sqlalchemy import bindparam, event, inspect, select
@@ -16,7 +16,6 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from engine import feed, history
 from engine.bpmn import ParsedDefinition
 from engine.calendar import WorkingCalendar
-from engine.calendar_store import load_calendar
 from engine.clock import Clock
 from engine.deadlines import attach_task_clock, case_clocks, stop_clock
 from engine.errors import Conflict, NotFound, ScriptRejected, WorkflowFailed
@@ -26,6 +25,7 @@ from engine.timers import next_timer_due
 from engine.models import Case, Department, ProcessDefinition, Task, User
 from engine.models import Clock as ClockRow
 from engine.vocab import OPEN_TASK_STATES, CaseStatus, Outcome, TaskState
+from engine.writeout import write_changes
 
 
 # The definition comes with the case (its catalog is needed), but not its BPMN XML: the parsed spec
@@ -217,7 +217,7 @@ def sync_task_rows(
     # e.g., the step clock stopped a moment ago. After that, nothing is flushed until every new row
     # has its clock, so the rows and clocks go out in batches, each row inserted with its clock_id
     # (not insert row, select, insert clock, update row, per row).
-    session.flush()
+    write_changes(session)
     with session.no_autoflush:
         opened = _new_task_rows(session, case, catalog, new_tasks, now)
         clock_of_step: dict[str, ClockRow | None] = {}
@@ -268,25 +268,6 @@ def _new_task_rows(
         session.add(row)
         opened.append(row)
     return opened
-
-
-class _CalendarOnDemand:
-    """The working calendar, read at first use. Checking the cached calendar is still a query, and
-    most actions (a review with no pause, opening no task, firing no timer) never need it."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._calendar: WorkingCalendar | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._calendar is None:
-            self._calendar = load_calendar(self._session)
-        return getattr(self._calendar, name)
-
-
-def calendar_on_demand(session: Session) -> WorkingCalendar:
-    """`load_calendar`, deferred until a method of the calendar is called (in the same transaction)."""
-    return cast(WorkingCalendar, _CalendarOnDemand(session))
 
 
 def multi_instance_of(spiff_task: SpiffTask) -> Any | None:

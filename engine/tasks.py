@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 
 from engine import history
 from engine.calendar import WorkingCalendar
+from engine.calendar_store import calendar_on_demand
 from engine.clock import Clock
 from engine.deadlines import stop_clock
 from engine.directory import department_by_code
@@ -18,7 +19,6 @@ from engine.models import Case, ClockPause, Project, ProjectStep, Task, User
 from engine.models import Clock as ClockRow
 from engine.permissions import may_act_on_task, require, sees_every_department
 from engine.runtime import (
-    calendar_on_demand,
     complete_workflow_task,
     conclude_if_finished,
     get_task,
@@ -36,6 +36,7 @@ from engine.runtime import (
 )
 from engine.suspensions import end_pauses_of_clock, end_pauses_resumed_by, suspend
 from engine.vocab import OPEN_TASK_STATES, OUTCOMES_NEEDING_REASON, Outcome, PauseKind, TaskKind, TaskState
+from engine.writeout import write_changes
 
 MAX_OPINION = 4000
 
@@ -146,7 +147,7 @@ def complete_task(
         supplement_pause.resume_task_id = next((t.id for t in opened if t.kind == TaskKind.SUPPLEMENT), None)
     conclude_if_finished(session, case, workflow, now, actor)
     save_workflow(case, workflow)
-    session.flush()
+    write_changes(session)
     return task
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -95,8 +96,25 @@ def use_engine_clock(task_specs: Any) -> None:
             definition.__class__ = replacement
 
 
+_specs_with_timers: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
+
+
+def _has_timers(workflow: BpmnWorkflow) -> bool:
+    """Whether any process of the workflow's definition has a timer (decided once per parsed spec)."""
+    spec = workflow.spec
+    known = _specs_with_timers.get(spec)
+    if known is None:
+        specs = [spec, *workflow.subprocess_specs.values()]
+        known = any(isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+                    for process in specs for task_spec in process.task_specs.values())
+        _specs_with_timers[spec] = known
+    return known
+
+
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     """The earliest due time among the workflow's waiting timers, for `cases.next_timer_at`."""
+    if not _has_timers(workflow):
+        return None  # most flows have none: no need to walk the task tree on every save
     due = []
     for task in workflow.get_tasks(state=SpiffState.WAITING):
         if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):

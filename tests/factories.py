@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases import accept_case
 from engine.clock import Clock
+from engine.db import Database
 from engine.definitions import deploy_definition
 from engine.directory import create_department, create_user
 from engine.models import Case, ProcessDefinition, User
@@ -51,3 +52,11 @@ def make_definition(session: Session, clock: Clock, name: str = "parallel_three.
 
 def make_case(session: Session, clock: Clock, clerk: User, key: str = "parallel_three", **data: object) -> Case:
     return accept_case(session, clock, clerk, key, {"name": "张三", "phone": "13800138000"}, dict(data))
+
+
+def accepted_parallel_case(db: Database, clock: Clock) -> int:
+    """Staff, the three-department definition and one accepted case, committed; the case's id."""
+    with db.writer.begin() as session:
+        staff = make_staff(session, clock)
+        make_definition(session, clock)
+        return make_case(session, clock, staff["window"]).id

@@ -10,7 +10,8 @@ from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, make_response, request
 
-from engine.calendar_store import load_calendar
+from engine.calendar import WorkingCalendar
+from engine.calendar_store import calendar_on_demand
 from engine.cases import accept_case, get_case, refuse_application, tasks_of
 from engine.deadlines import case_clocks, case_warning, clock_status
 from engine.definitions import list_latest_definitions
@@ -131,8 +132,16 @@ def definition_json(d: ProcessDefinition) -> dict[str, Any]:
             "catalog": catalog}
 
 
+def response_calendar() -> WorkingCalendar:
+    """The calendar for this response's clock figures: read once per request, and only if a running
+    clock needs it (a completed task's answer reads none)."""
+    if "response_calendar" not in g:
+        g.response_calendar = calendar_on_demand(db_session())
+    return g.response_calendar
+
+
 def task_json(t: Task) -> dict[str, Any]:
-    status = clock_status(t.clock, load_calendar(db_session()), clock().now()) if t.clock else None
+    status = clock_status(t.clock, response_calendar(), clock().now()) if t.clock else None
     return {
         "id": t.id, "case_id": t.case_id, "element_id": t.element_id, "name": t.name, "kind": t.kind,
         "department": t.department.code, "state": t.state,

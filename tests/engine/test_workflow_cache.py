@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 import engine.instances
 import engine.runtime
+from engine.calendar_store import calendar_on_demand
 from engine.clock import FrozenClock
 from engine.db import Database
 from engine.history import verify_chain
@@ -23,7 +24,7 @@ from engine.models import Case, CaseEvent, Task, User
 from engine.runtime import lock_case, open_workflow
 from engine.tasks import complete_task
 from engine.vocab import CaseStatus, TaskState
-from tests.factories import make_case, make_definition, make_staff
+from tests.factories import accepted_parallel_case
 
 
 class Process:
@@ -61,10 +62,7 @@ def count_loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
 @pytest.fixture
 def case_id(db: Database, clock: FrozenClock) -> int:
-    with db.writer.begin() as session:
-        staff = make_staff(session, clock)
-        make_definition(session, clock)
-        return make_case(session, clock, staff["window"]).id
+    return accepted_parallel_case(db, clock)
 
 
 def case_row(db: Database, case_id: int) -> Case:
@@ -144,7 +142,7 @@ def test_same_id_and_version_with_other_content_is_not_a_hit(
     with db.writer.begin() as session:
         case = lock_case(session, case_id)
         assert case.version == entry.version
-        workflow = open_workflow(case, clock, engine.runtime.calendar_on_demand(session))
+        workflow = open_workflow(case, clock, calendar_on_demand(session))
     assert workflow is not entry.workflow
     assert one.cache.misses == 2 and one.cache.hits == 0
 
