@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.sql import Executable
@@ -90,15 +91,20 @@ def _plan(session: Session) -> _Plan | None:
     return plan
 
 
+_column_keys: dict[Any, frozenset[str]] = {}
+
+
 def _row_update(state: InstanceState[Any]) -> _RowUpdate | None:
     """The changed columns of a persistent row, or None if it changed anything but plain columns."""
     mapper = state.mapper
-    columns = {attr.key for attr in mapper.column_attrs}
+    columns = _column_keys.get(mapper)
+    if columns is None:
+        columns = _column_keys.setdefault(mapper, frozenset(attr.key for attr in mapper.column_attrs))
     values: dict[str, Any] = {}
     for key in state.committed_state:
         if key not in columns:
             return None  # a relationship changed: leave it to the unit of work
-        history = state.attrs[key].history
+        history = state.get_history(key, PASSIVE_NO_INITIALIZE)
         if history.added:
             values[key] = history.added[0]
     if state.expired_attributes & set(values):

@@ -76,6 +76,7 @@ def test_a_parallel_review_is_written_directly_and_the_rows_match_the_objects(
             written = list(statements.sent)
             seen = (task.state, task.completed_at, task.clock.stopped_at, task.clock.stopped_day, task.clock.late,
                     task.case.version)
+        assert statements.sent == written, "the commit flushed something the direct write had left behind"
     finally:
         statements.close()
     writes = [s for s in written if s.split()[0] in ("INSERT", "UPDATE", "WITH")]
