@@ -205,9 +205,9 @@ def _mark_written(session: Session, plan: _Plan) -> None:
         # The unit of work ends a flush the same way (Session._register_persistent).
         state._commit_all(state.dict, session.identity_map)
     for obj in session.dirty:
+        # `_plan` saw every dirty object: what is left was flagged modified with no net change.
         state = inspect(obj)
-        if not state.committed_state:
-            state._commit_all(state.dict, session.identity_map)  # flagged modified, but nothing changed
+        state._commit_all(state.dict, session.identity_map)
     if plan.event is not None:
         # History events are write-only (never updated): the session need not keep this one.
         session.expunge(plan.event)

@@ -152,8 +152,9 @@ def test_one_new_event_is_inserted_and_numbered(db: Database, clock: FrozenClock
         case = session.get(Case, case_id)
         assert case is not None
         row = record(session, case, "note_one", clock.now(), detail="一")
+        case.status = case.status  # flagged modified, no net change: nothing to write, nothing left dirty
         write_changes(session)
-        assert row.id is not None and not session.new
+        assert row.id is not None and not session.new and not session.dirty
     with db.reader.begin() as session:
         stored = session.get(CaseEvent, row.id)
         assert stored is not None and stored.details == {"detail": "一"} and stored.hash == row.hash
