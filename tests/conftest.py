@@ -11,12 +11,12 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from engine.calendar import OFFICE_TZ
 from engine.clock import FrozenClock
-from engine.db import Base, Database, connect
+from engine.db import Database, connect
+from tests.factories import empty_tables
 from tests.pgserver import PostgresServer, find_pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,14 +64,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "db" not in request.fixturenames:
         return
-    database: Database = request.getfixturevalue("db")
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with database.engine.begin() as connection:
-        if database.is_sqlite:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            connection.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+    empty_tables(request.getfixturevalue("db"))
 
 
 @pytest.fixture(autouse=True, scope="session")

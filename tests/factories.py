@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from engine.cases import accept_case
+from engine.catalog import deploy_processes, ensure_departments
 from engine.clock import Clock
-from engine.db import Database
+from engine.db import Base, Database
 from engine.definitions import deploy_definition
+from engine.demo import ensure_demo_users
 from engine.directory import create_department, create_user
 from engine.models import Case, ProcessDefinition, User
 
@@ -60,3 +63,21 @@ def accepted_parallel_case(db: Database, clock: Clock) -> int:
         staff = make_staff(session, clock)
         make_definition(session, clock)
         return make_case(session, clock, staff["window"]).id
+
+
+def make_demo_site(session: Session, clock: Clock) -> dict[str, User]:
+    """What `make run` sets up: the departments, every process of processes/ and the demo users, by username."""
+    ensure_departments(session, clock)
+    deploy_processes(session, clock)
+    return {u.username: u for u in ensure_demo_users(session, clock)}
+
+
+def empty_tables(db: Database) -> None:
+    """Delete every row (PostgreSQL: truncate and restart the ids), children before parents."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as connection:
+        if db.is_sqlite:
+            for name in tables:
+                connection.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            connection.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))

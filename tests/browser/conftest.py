@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from engine.catalog import deploy_processes, ensure_departments
 from engine.db import Database
-from engine.demo import DEMO_PASSWORD, ensure_demo_users
+from engine.demo import DEMO_PASSWORD
+from tests.factories import make_demo_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,9 +33,7 @@ def browser_executable() -> str:
 @pytest.fixture
 def demo_site(db: Database, clock) -> None:
     with db.writer.begin() as s:
-        ensure_departments(s, clock)
-        deploy_processes(s, clock)
-        ensure_demo_users(s, clock)
+        make_demo_site(s, clock)
 
 
 @pytest.fixture

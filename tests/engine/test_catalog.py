@@ -5,21 +5,19 @@ import json
 
 import pytest
 
-from engine.catalog import PROCESSES_DIR, deploy_processes, ensure_departments
-from engine.demo import ensure_demo_users
+from engine.catalog import PROCESSES_DIR, deploy_processes
 from engine.tasks import complete_task, list_tasks
 from engine.cases import accept_case, tasks_of
 from engine.models import User
 from engine.vocab import CaseStatus, TaskKind
+from tests.factories import make_demo_site
 
 PROCESS_KEYS = sorted(p.stem for p in PROCESSES_DIR.glob("*.bpmn"))
 
 
 @pytest.fixture
 def demo(session, clock) -> dict[str, User]:
-    ensure_departments(session, clock)
-    deploy_processes(session, clock)
-    return {u.username: u for u in ensure_demo_users(session, clock)}
+    return make_demo_site(session, clock)
 
 
 def test_processes_cover_the_reports_one_things() -> None:

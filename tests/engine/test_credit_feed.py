@@ -7,22 +7,19 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.cases import accept_case, tasks_of
-from engine.catalog import deploy_processes, ensure_departments
 from engine.credit_feed import FIELDS, feed_items
-from engine.demo import ensure_demo_users
 from engine.errors import PermissionDenied
 from engine.jobs import publish_credit_decisions, run_due_jobs
 from engine.models import CreditFeedItem, User
 from engine.tasks import complete_task
 from engine.vocab import TaskKind
+from tests.factories import make_demo_site
 
 
 @pytest.fixture
 def demo(db, clock) -> dict[str, int]:
     with db.writer.begin() as session:
-        ensure_departments(session, clock)
-        deploy_processes(session, clock)
-        return {u.username: u.id for u in ensure_demo_users(session, clock)}
+        return {name: u.id for name, u in make_demo_site(session, clock).items()}
 
 
 def decide(db, clock, demo, key: str, applicant: dict, refuse: bool = False) -> int:

@@ -5,9 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.cases import accept_case
-from engine.catalog import deploy_processes, ensure_departments
 from engine.deadlines import statutory_clock
-from engine.demo import ensure_demo_users
 from engine.disclosure import disclosure_stats, extend_reply_limit
 from engine.errors import Conflict, InvalidInput, PermissionDenied
 from engine.history import events_of
@@ -15,13 +13,12 @@ from engine.models import Case, Task, User
 from engine.suspensions import extend_task
 from engine.tasks import complete_task
 from engine.vocab import TaskState
+from tests.factories import make_demo_site
 
 
 @pytest.fixture
 def demo(session, clock) -> dict[str, User]:
-    ensure_departments(session, clock)
-    deploy_processes(session, clock)
-    return {u.username: u for u in ensure_demo_users(session, clock)}
+    return make_demo_site(session, clock)
 
 
 def request(session, clock, demo) -> Case:

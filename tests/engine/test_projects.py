@@ -4,11 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.catalog import deploy_processes, ensure_departments
 from engine.db import Database
 from engine.definitions import latest_definition
 from engine.delivery import deliver
-from engine.demo import ensure_demo_users
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.history import events_of
 from engine.jobs import run_due_jobs
@@ -20,13 +18,12 @@ from engine.projects import (
 from engine.tasks import complete_task
 from engine.vocab import CaseStatus, ProjectStage, TaskState
 from tests.window_data import open_task_of
+from tests.factories import make_demo_site
 
 
 @pytest.fixture
 def demo(session, clock) -> dict[str, User]:
-    ensure_departments(session, clock)
-    deploy_processes(session, clock)
-    return {u.username: u for u in ensure_demo_users(session, clock)}
+    return make_demo_site(session, clock)
 
 
 def new_project(session, clock, demo, **overrides) -> Project:
@@ -159,9 +156,7 @@ def people(session) -> dict[str, User]:
 
 def test_a_step_standing_for_a_one_thing_opens_its_case_and_completes_when_the_case_concludes(db: Database, clock) -> None:
     with db.writer.begin() as s:
-        ensure_departments(s, clock)
-        deploy_processes(s, clock)
-        ensure_demo_users(s, clock)
+        make_demo_site(s, clock)
         project = new_project(s, clock, people(s))
         assert road_step(s, project.id).matter == "linshi_zhanlu"
         walk_to(s, clock, people(s), project, "road_occupation")

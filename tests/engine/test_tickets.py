@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from engine.catalog import deploy_processes, ensure_departments
-from engine.demo import ensure_demo_users
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.history import events_of
 from engine.models import SupervisionOrder, User
@@ -14,13 +12,12 @@ from engine.tickets import (
     ticket_views,
 )
 from engine.vocab import TicketStatus
+from tests.factories import make_demo_site
 
 
 @pytest.fixture
 def demo(session, clock) -> dict[str, User]:
-    ensure_departments(session, clock)
-    deploy_processes(session, clock)
-    return {u.username: u for u in ensure_demo_users(session, clock)}
+    return make_demo_site(session, clock)
 
 
 def new_ticket(session, clock, demo, **overrides):

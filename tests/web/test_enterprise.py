@@ -5,14 +5,14 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine.catalog import deploy_processes, ensure_departments
 from engine.db import Database
-from engine.demo import DEMO_PASSWORD, ensure_demo_users
+from engine.demo import DEMO_PASSWORD
 from engine.jobs import run_due_jobs
 from engine.models import Task, User
 from engine.tasks import complete_task
 from engine.vocab import OPEN_TASK_STATES
 from tests.web.conftest import basic, csrf_token, login
+from tests.factories import make_demo_site
 
 PROJECT = {"name": "智能装备产业园", "enterprise_name": "示例装备制造有限公司", "kind": "investment",
            "investment_yuan": 120_000_000, "contact_name": "周经理", "contact_phone": "13700137000"}
@@ -23,9 +23,7 @@ TICKET = {"enterprise_name": "示例食品有限公司", "contact_name": "吴总
 @pytest.fixture
 def demo(db: Database, clock) -> None:
     with db.writer.begin() as s:
-        ensure_departments(s, clock)
-        deploy_processes(s, clock)
-        ensure_demo_users(s, clock)
+        make_demo_site(s, clock)
 
 
 def auth(username: str) -> dict[str, str]:

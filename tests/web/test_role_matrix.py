@@ -31,7 +31,7 @@ from engine.calendar import OFFICE_TZ
 from engine.catalog import deploy_processes, ensure_departments
 from engine.cases import accept_case, refuse_application
 from engine.clock import FrozenClock
-from engine.db import Base, Database
+from engine.db import Database
 from engine.definitions import deploy_definition
 from engine.directory import create_department
 from engine.materials import add_material
@@ -45,7 +45,7 @@ from engine.tasks import complete_task
 from engine.tickets import log_ticket, reply_ticket
 from engine.tokens import create_token
 from engine.vocab import OPEN_TASK_STATES
-from tests.factories import PASSWORD, bpmn, make_user
+from tests.factories import PASSWORD, bpmn, empty_tables, make_user
 from tests.web.conftest import basic
 from tests.window_data import PDF
 
@@ -448,16 +448,6 @@ def needs_enterprise(endpoint: str, rule: Rule) -> bool:
     return any(w in endpoint for w in ENTERPRISE_WORDS) or rule.setup is _reply_ticket
 
 
-def _empty(db: Database) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with db.engine.begin() as connection:
-        if db.is_sqlite:
-            for name in tables:
-                connection.execute(text(f'DELETE FROM "{name}"'))
-        else:
-            connection.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
-
-
 class World:
     """The fixture's objects, rebuilt from empty tables after an allowed call changed them."""
 
@@ -473,7 +463,7 @@ class World:
         return ids
 
     def rebuild(self) -> None:
-        _empty(self.db)
+        empty_tables(self.db)
         self.ids = self._build()
 
 

@@ -11,12 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine.catalog import deploy_processes, ensure_departments
-from engine.demo import DEMO_PASSWORD, ensure_demo_users
+from engine.demo import DEMO_PASSWORD
 from engine.models import Task
 from engine.tickets import confirm_ticket, log_ticket, reply_ticket
 from tests.engine.test_stats import build_world
 from tests.web.conftest import basic, csrf_token, login
+from tests.factories import make_demo_site
 
 
 @pytest.fixture
@@ -200,9 +200,7 @@ def test_problem_tickets_on_the_desk(client, db, clock) -> None:
     """Counts per department and the on-time closure rate of enterprise problems, with the Excel download;
     a department's staff log a problem (包联) and see their own department's row only."""
     with db.writer.begin() as s:
-        ensure_departments(s, clock)
-        deploy_processes(s, clock)
-        users = {u.username: u for u in ensure_demo_users(s, clock)}
+        users = make_demo_site(s, clock)
         fields = {"enterprise_name": "示例食品有限公司", "contact_name": "吴总", "problem": "冷库用电增容迟迟未接入",
                   "department": "power", "limit_days": 3}
         solved = log_ticket(s, clock, users["window"], fields)
