@@ -21,7 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import WorkingCalendar, office_day_number
-from engine.calendar_store import load_calendar
+from engine.calendar_store import calendar_on_demand
 from engine.deadlines import local_day, start_of_day
 from engine.models import Case, Clock, Department
 from engine.stats import DayIndex
@@ -185,7 +185,8 @@ def predict_case(
 
 def prediction_fields(session: Session, case: Case, now: datetime) -> dict[str, Any]:
     """The fields the case JSON carries: `predicted_completion`, `bottleneck_department`, `misses_promise`."""
-    prediction = predict_case(session, case, load_calendar(session), now)
+    # Read only if the case still runs: a concluded case has no prediction and needs no calendar.
+    prediction = predict_case(session, case, calendar_on_demand(session), now)
     completion = prediction.predicted_completion
     return {"predicted_completion": completion.isoformat() if completion else None,
             "bottleneck_department": prediction.bottleneck_department, "misses_promise": prediction.misses_promise}
