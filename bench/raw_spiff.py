@@ -55,13 +55,19 @@ class SqliteStore:
 
 
 class PostgresStore:
-    """One table in its own PostgreSQL database on the same server as the engine's."""
+    """One table in its own PostgreSQL database on the same server as the engine's, its state column
+    stored like the engine's `cases.state` (lz4 where the server has it, migration 0008), so the
+    baseline gets the same cheaper compression the engine does."""
 
     def __init__(self, conninfo: dict[str, Any]) -> None:
         import psycopg
 
         self.conn = psycopg.connect(**conninfo)
         self.conn.execute("CREATE TABLE IF NOT EXISTS instances (id serial PRIMARY KEY, state text NOT NULL)")
+        compressions = self.conn.execute(
+            "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'").fetchone()
+        if compressions is not None and "lz4" in compressions[0]:
+            self.conn.execute("ALTER TABLE instances ALTER COLUMN state SET COMPRESSION lz4")
         self.conn.commit()
 
     def insert(self, state: str) -> int:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.models import Case, CaseEvent, Task, User
 
-_LAST_HASH_KEY = "yjs_last_event_hash"
 _LOCKED_KEY = "yjs_locked_cases"
 
 
@@ -30,7 +30,11 @@ def record(
     task: Task | None = None,
     **details: Any,
 ) -> CaseEvent:
-    """Append one event to the case's history. Events are never updated or deleted."""
+    """Append one event to the case's history. Events are never updated or deleted.
+
+    The case row holds the chain's head (`Case.last_event_hash`), so every event also changes the case
+    row and bumps its version: a reader that saw the version it then locked saw every event before it
+    (see `engine.tasks.complete_task`)."""
     if task is not None and task.id is None:
         session.flush()
     event_row = CaseEvent(
@@ -41,42 +45,34 @@ def record(
         at=at,
         details=json.loads(json.dumps(details, ensure_ascii=False, default=str)),
     )
-    event_row.prev_hash = _last_hash(session, case.id)
+    event_row.prev_hash = _chain_head(session, case)
     event_row.hash = event_hash(event_row)
-    session.info.setdefault(_LAST_HASH_KEY, {})[case.id] = event_row.hash
+    case.last_event_hash = event_row.hash
     session.add(event_row)
     return event_row
 
 
-def _last_hash(session: Session, case_id: int) -> str | None:
-    """The hash to chain onto. Within a transaction it is remembered; the first read locks the
-    case row so concurrent appends to one case line up instead of forking the chain."""
-    remembered = session.info.setdefault(_LAST_HASH_KEY, {})
-    if case_id in remembered:
-        return remembered[case_id]
-    if case_id not in session.info.get(_LOCKED_KEY, ()):
-        session.execute(select(Case.id).where(Case.id == case_id).with_for_update())
-    return session.scalar(last_hash_query(case_id))
-
-
-def last_hash_query(case_id: Any) -> Select[tuple[str | None]]:
-    """The hash of the case's latest event. Read it only while holding the case row's lock: on
-    PostgreSQL a statement sees what was committed when it started, so only a read made after the
-    lock was granted sees the event of the transaction that held it before."""
-    return select(CaseEvent.hash).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id.desc()).limit(1)
+def _chain_head(session: Session, case: Case) -> str | None:
+    """The hash to chain onto, read from the case row under its lock, so concurrent appends to one
+    case line up instead of forking the chain. A case locked in this transaction holds it already:
+    its row was read after the lock was granted, and each event recorded since updated it."""
+    if case.id not in session.info.get(_LOCKED_KEY, ()):
+        # Lock and re-read the head (the query autoflushes the caller's changes first).
+        head, version = session.execute(
+            select(Case.last_event_hash, Case.version).where(Case.id == case.id).with_for_update()).one()
+        note_case_locked(session, case.id)
+        set_committed_value(case, "last_event_hash", head)
+        if not inspect(case).modified:
+            # Nothing of the case was changed on what this object read earlier, so recording the event
+            # may write the row as it now is; pending changes keep their version check instead.
+            set_committed_value(case, "version", version)
+    return case.last_event_hash
 
 
 def note_case_locked(session: Session, case_id: int) -> None:
     """The caller holds the case row's lock for the rest of the transaction (`engine.runtime.lock_case`),
-    so reading the last hash need not take it again."""
+    and the case object was read after the lock was granted."""
     session.info.setdefault(_LOCKED_KEY, set()).add(case_id)
-
-
-def remember_last_hash(session: Session, case_id: int, last_hash: str | None) -> None:
-    """The last hash, read by the caller under the case lock in one statement with what it needed anyway.
-
-    What this transaction recorded itself stays authoritative (the read may have run without autoflush)."""
-    session.info.setdefault(_LAST_HASH_KEY, {}).setdefault(case_id, last_hash)
 
 
 def event_hash(row: CaseEvent) -> str:
@@ -126,5 +122,4 @@ def _forget_remembered_hashes(session: Session, transaction: SessionTransaction)
     # and it releases the row locks taken inside it. Not at the end of a flush's inner transaction
     # (nested False, with a parent): a flush keeps what it wrote, or fails the whole transaction.
     if transaction.nested or transaction.parent is None:
-        session.info.pop(_LAST_HASH_KEY, None)
         session.info.pop(_LOCKED_KEY, None)

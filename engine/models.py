@@ -118,6 +118,9 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     # When the earliest BPMN timer of the workflow is due, so the timer job never loads idle cases.
     next_timer_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The hash of the case's latest history event (engine.history): the next event chains onto it.
+    # Kept here so every event also changes the case row, and with it the version.
+    last_event_hash: Mapped[str | None] = mapped_column(String(64))
 
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
     tasks: Mapped[list[Task]] = relationship(

@@ -30,24 +30,17 @@ from engine.writeout import write_changes
 
 # The definition comes with the case (its catalog is needed), but not its BPMN XML: the parsed spec
 # is cached by content hash, and the XML is read only when a process parses it for the first time.
+CASE_DEFINITION_WITHOUT_XML = joinedload(Case.definition).options(defer(ProcessDefinition.bpmn_xml))
 _CASE_FOR_UPDATE = (
-    select(Case).options(joinedload(Case.definition).options(defer(ProcessDefinition.bpmn_xml)))
-    .with_for_update(of=Case).execution_options(populate_existing=True)
+    select(Case).options(CASE_DEFINITION_WITHOUT_XML).with_for_update(of=Case).execution_options(populate_existing=True)
 )
 # Built once per process (hot path); the values are bound per call.
 _LOCK_CASE = _CASE_FOR_UPDATE.where(Case.id == bindparam("case_id"))
-_LOCK_CASE_OF_TASK = _CASE_FOR_UPDATE.where(
-    Case.id == select(Task.case_id).where(Task.id == bindparam("task_id")).scalar_subquery())
 
 
 def lock_case(session: Session, case_id: int) -> Case:
     """Load the case for update: a row lock on PostgreSQL; SQLite writers already hold the write lock."""
     return _locked(session, _LOCK_CASE, {"case_id": case_id}, f"no case {case_id}")
-
-
-def lock_case_of_task(session: Session, task_id: int) -> Case:
-    """`lock_case` for the case a task belongs to, in one statement (a task never changes case)."""
-    return _locked(session, _LOCK_CASE_OF_TASK, {"task_id": task_id}, f"no task {task_id}")
 
 
 def _locked(session: Session, query: Any, params: dict[str, int], missing: str) -> Case:
@@ -177,7 +170,12 @@ def complete_workflow_task(workflow: BpmnWorkflow, task: SpiffTask, data: dict[s
 
 
 def ready_task_ids(workflow: BpmnWorkflow) -> set[str]:
-    return {str(t.id) for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
+    """The ids of the ready user tasks, the set `get_tasks(state=READY, manual=True)` gives.
+
+    Read from the task maps of the workflow and its subprocesses rather than by walking the tree:
+    a tenth of the cost, on every action."""
+    return {str(task.id) for flow in (workflow, *workflow.subprocesses.values()) for task in flow.tasks.values()
+            if task.state == SpiffState.READY and task.task_spec.manual}
 
 
 def sync_task_rows(
@@ -194,7 +192,10 @@ def sync_task_rows(
     itself. Then the open rows are read only if one of them has to be cancelled: a parallel review
     that neither joins nor withdraws anything costs no query here, however many branches are open.
     """
+    if open_row_ids is not None and ready_task_ids(workflow) == open_row_ids:
+        return []  # the common parallel review: no row to open or cancel
     catalog = case.definition.catalog.get("tasks", {})
+    # In tree order, so rows open in the order the flow lists its steps.
     ready = {str(t.id): t for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
     if open_row_ids is not None and open_row_ids <= ready.keys():
         open_rows: list[Task] = []

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Exists, Select, bindparam, exists, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from engine import history
 from engine.calendar import WorkingCalendar
@@ -13,18 +13,18 @@ from engine.calendar_store import calendar_on_demand
 from engine.clock import Clock
 from engine.deadlines import stop_clock
 from engine.directory import department_by_code
-from engine.errors import Conflict, InvalidInput, PermissionDenied
+from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from engine.forms import field_permissions, form_values
 from engine.models import Case, ClockPause, Project, ProjectStep, Task, User
 from engine.models import Clock as ClockRow
 from engine.permissions import may_act_on_task, require, sees_every_department
 from engine.runtime import (
+    CASE_DEFINITION_WITHOUT_XML,
     complete_workflow_task,
     conclude_if_finished,
     get_task,
     instance_counts,
     lock_case,
-    lock_case_of_task,
     multi_instance_of,
     open_workflow,
     parsed_definition_of,
@@ -96,12 +96,7 @@ def complete_task(
     The case row is locked first, so two reviewers finishing sibling parallel tasks are applied one
     after the other and the join fires exactly once; the second completion of one task is a conflict.
     """
-    case = lock_case_of_task(session, task_id)
-    # Read under the case lock, in the statement that loads the task anyway: the hash the history
-    # chains onto and whether added signers (加签) still owe an opinion.
-    loaded = session.execute(_TASK_TO_COMPLETE, {"task_id": task_id, "case_id": case.id}).one()
-    task, last_hash, before_waiting, after_waiting = loaded
-    history.remember_last_hash(session, case.id, last_hash)
+    case, task, before_waiting, after_waiting = _task_and_locked_case(session, task_id)
     require(may_act_on_task(actor, task), "this task belongs to another department")
     if not task_is_open(task):
         raise Conflict(_why_not_open(task))
@@ -128,8 +123,7 @@ def complete_task(
     if task.kind == TaskKind.REVIEW:
         reviews = dict(spiff_task.data.get("reviews") or {})
         # Instances of a 会签 share an element id, so each signer's review gets its own key.
-        signer = task.assignee.username if task.assignee else task.department.code
-        key = f"{task.element_id}:{signer}" if multi_instance_of(spiff_task) else task.element_id
+        key = f"{task.element_id}:{_signer_of(task)}" if multi_instance_of(spiff_task) else task.element_id
         reviews[key] = {"outcome": outcome, "opinion": opinion, "department": task.department.code}
         values.update(outcome=outcome, opinion=opinion, reviews=reviews)
         values.update(instance_counts(spiff_task, outcome == Outcome.APPROVE))
@@ -151,6 +145,10 @@ def complete_task(
     return task
 
 
+def _signer_of(task: Task) -> str:
+    return task.assignee.username if task.assignee else task.department.code
+
+
 def _signers_waiting(position: str) -> Exists:
     """Whether a signer added `position` ("before" / "after") the task being loaded still owes an opinion."""
     signer = aliased(Task)
@@ -158,13 +156,46 @@ def _signers_waiting(position: str) -> Exists:
                           signer.state == TaskState.CLAIMED)
 
 
-# Built once: constructing it (an alias of an entity with eager relationships) costs more than running it.
+# Built once: constructing them (aliases of entities with eager relationships) costs more than running them.
+# The assignee is needed only to name who holds a claim or signs a 会签: loaded if that happens.
 _TASK_TO_COMPLETE = (
-    select(Task, history.last_hash_query(bindparam("case_id")).scalar_subquery(), _signers_waiting("before"),
-           _signers_waiting("after"))
+    select(Task, _signers_waiting("before"), _signers_waiting("after"))
     .where(Task.id == bindparam("task_id"))
+    .options(lazyload(Task.assignee))
     .execution_options(populate_existing=True)
 )
+_CASE_AS_SEEN = aliased(Case)
+_TASK_AND_CASE_FOR_UPDATE = (
+    select(Task, Case, select(_CASE_AS_SEEN.version).where(_CASE_AS_SEEN.id == Task.case_id).scalar_subquery(),
+           _signers_waiting("before"), _signers_waiting("after"))
+    .join(Case, Case.id == Task.case_id)
+    .where(Task.id == bindparam("task_id"))
+    .options(lazyload(Task.assignee), CASE_DEFINITION_WITHOUT_XML)
+    .with_for_update(of=Case)
+    .execution_options(populate_existing=True)
+)
+
+
+def _task_and_locked_case(session: Session, task_id: int) -> tuple[Case, Task, bool, bool]:
+    """The task, its case locked, and whether signers added before / after it (加签) still owe an
+    opinion — in one statement when that is safe, which is nearly always.
+
+    The case row is locked first, as everywhere, so two reviewers finishing sibling tasks are applied
+    one after the other. On PostgreSQL a statement reads what was committed when it started; only the
+    locked row is re-read if it had to wait. So the statement also reads the case's version as its
+    start saw it: every change to a case's tasks records a history event, and every event changes the
+    case row (`Case.last_event_hash`), so the same version means nothing changed since, and a newer one
+    means the task is read again, now that the lock is held. (SQLite: a writer holds the database's
+    write lock from its first statement, so the versions always agree.)
+    """
+    row = session.execute(_TASK_AND_CASE_FOR_UPDATE, {"task_id": task_id}).one_or_none()
+    if row is None:
+        raise NotFound(f"no task {task_id}")
+    task, case, version_as_seen, before_waiting, after_waiting = row
+    history.note_case_locked(session, case.id)
+    if version_as_seen != case.version:
+        task, before_waiting, after_waiting = session.execute(_TASK_TO_COMPLETE, {"task_id": task_id}).one()
+    return case, task, bool(before_waiting), bool(after_waiting)
 
 
 def _hold_for_signers(

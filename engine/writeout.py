@@ -11,14 +11,13 @@ deletions, changed relationships) is flushed by the ORM as usual.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import Table, bindparam, func, insert, inspect, select, update
+from sqlalchemy import Connection, CursorResult, Dialect, Table, bindparam, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.state import InstanceState
-from sqlalchemy.sql import Executable
 
 from engine.models import Case, CaseEvent, Task
 from engine.models import Clock as ClockRow
@@ -119,9 +118,42 @@ def _row_update(state: InstanceState[Any]) -> _RowUpdate | None:
     return row
 
 
-# ------------------------------------------------------------------ the statements, built once per shape
+# ------------------------------------------------------------------ the statements, compiled once per shape
 
-_statements: dict[tuple[Any, ...], Executable] = {}
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement compiled for one dialect, sent with `exec_driver_sql`: SQLAlchemy's events (and so
+    statement counts) still see it, but it skips the per-execution work of a Core statement (cache
+    key, parameter construction), which costs more than the statement itself on SQLite."""
+
+    sql: str
+    positional: bool
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # each parameter and its type's bind processor
+
+    @classmethod
+    def of(cls, statement: Any, dialect: Dialect) -> _Compiled:
+        compiled = statement.compile(dialect=dialect)
+        processors = compiled._bind_processors  # the processors Core itself applies (private, tested)
+        names = compiled.positiontup if compiled.positional else list(compiled.bind_names.values())
+        return cls(compiled.string, compiled.positional, tuple((name, processors.get(name)) for name in names))
+
+    def execute(self, connection: Connection, params: dict[str, Any]) -> CursorResult[Any]:
+        values = ((name, params[name] if process is None else process(params[name])) for name, process in self.binds)
+        if self.positional:
+            return connection.exec_driver_sql(self.sql, tuple(value for _name, value in values))
+        return connection.exec_driver_sql(self.sql, dict(values))
+
+
+_statements: dict[tuple[Any, ...], _Compiled] = {}
+
+
+def _statement(connection: Connection, shape: tuple[Any, ...], build: Callable[[], Any]) -> _Compiled:
+    key = (connection.dialect.name, *shape)
+    compiled = _statements.get(key)
+    if compiled is None:
+        compiled = _statements.setdefault(key, _Compiled.of(build(), connection.dialect))
+    return compiled
 
 
 def _update_statement(table: Table, keys: tuple[str, ...], versioned: bool, prefix: str) -> Any:
@@ -149,43 +181,39 @@ def _parameters(plan: _Plan, prefixes: list[str]) -> dict[str, Any]:
     return params
 
 
-def _write_in_one_statement(connection: Any, plan: _Plan) -> None:
+def _write_in_one_statement(connection: Connection, plan: _Plan) -> None:
     """PostgreSQL: every update and the insert as CTEs of one statement, one round trip. Each CTE
     returns its row, so the statement's one result row says how many rows each of them touched."""
     prefixes = [f"u{i}_" for i in range(len(plan.updates))]
-    shape = ("pg", plan.shape())
-    statement = _statements.get(shape)
-    if statement is None:
+
+    def build() -> Any:
         ctes = [_update_statement(u.table, tuple(u.values), u.version is not None, p).returning(u.table.c.id).cte(p.rstrip("_"))
                 for p, u in zip(prefixes, plan.updates)]
         columns = [select(func.count()).select_from(cte).scalar_subquery() for cte in ctes]
         if plan.event is not None:
             event_cte = _insert_statement(tuple(plan.event_values)).returning(CaseEvent.__table__.c.id).cte("e")
             columns.append(select(event_cte.c.id).scalar_subquery())
-        statement = _statements.setdefault(shape, select(*columns))
-    row = connection.execute(statement, _parameters(plan, prefixes)).one()
+        return select(*columns)
+
+    row = _statement(connection, ("one", plan.shape()), build).execute(connection, _parameters(plan, prefixes)).one()
     for count, update_ in zip(row, plan.updates):
         _check_one_row(count, update_)
     if plan.event is not None:
         plan.event.id = row[-1]
 
 
-def _write_row_by_row(connection: Any, plan: _Plan) -> None:
+def _write_row_by_row(connection: Connection, plan: _Plan) -> None:
     """SQLite (no round trips to save): one plain statement per row, no unit of work."""
     for update_ in plan.updates:
-        shape = ("row", update_.table.name, tuple(update_.values), update_.version is not None)
-        statement = _statements.get(shape)
-        if statement is None:
-            statement = _statements.setdefault(shape, _update_statement(
-                update_.table, tuple(update_.values), update_.version is not None, "r_"))
-        _check_one_row(connection.execute(statement, _parameters(_Plan(updates=[update_]), ["r_"])).rowcount, update_)
+        keys, versioned = tuple(update_.values), update_.version is not None
+        statement = _statement(connection, ("row", update_.table.name, keys, versioned),
+                               lambda: _update_statement(update_.table, keys, versioned, "r_"))
+        _check_one_row(statement.execute(connection, _parameters(_Plan(updates=[update_]), ["r_"])).rowcount, update_)
     if plan.event is not None:
-        shape = ("event", tuple(plan.event_values))
-        statement = _statements.get(shape)
-        if statement is None:
-            statement = _statements.setdefault(shape, _insert_statement(tuple(plan.event_values)))
-        result = connection.execute(statement, {f"e_{k}": v for k, v in plan.event_values.items()})
-        plan.event.id = result.inserted_primary_key[0]
+        keys = tuple(plan.event_values)
+        statement = _statement(connection, ("event", keys), lambda: _insert_statement(keys))
+        result = statement.execute(connection, {f"e_{k}": v for k, v in plan.event_values.items()})
+        plan.event.id = result.lastrowid
 
 
 def _check_one_row(count: int, update_: _RowUpdate) -> None:

@@ -33,6 +33,7 @@ from engine.clock import FrozenClock
 from engine.db import Database, connect
 from engine.definitions import deploy_definition
 from engine.errors import Conflict
+from engine.history import verify_chain
 from engine.jobs import LEASE_TTL, run_due_jobs
 from engine.models import Case, CaseEvent, Task, User
 from engine.runtime import lock_case, open_workflow
@@ -256,8 +257,13 @@ def assert_every_review_recorded_once(db: Database, clock: FrozenClock, versions
             assert opened == Counter(["intake", *REVIEWS, "delivery"]), where
             assert not [e for e in events if e.action in ("task_cancelled", "case_concluded")], where
 
-            # One committed change of the case per completion: nothing overwritten, nothing lost.
-            assert case.version == seeded_version + len(REVIEWS), where
+            # Every committed change of the case counted once, nothing overwritten, nothing lost: one per
+            # claim (its event), one per completion, and one more for the completion that joined (it
+            # writes the case before opening the next step's rows, then with the saved state).
+            claims = sum(1 for e in events if e.action == "task_claimed")
+            assert case.version == seeded_version + len(REVIEWS) + 1 + claims, where
+            # The case row holds the head of its history chain.
+            assert case.last_event_hash == events[-1].hash, where
 
             # The workflow state agrees with the rows, and its join merged all three reviews.
             workflow = open_workflow(case, clock, calendar)
@@ -320,15 +326,20 @@ class DeadlockObserved(AssertionError):
     pass
 
 
-def test_a_claim_racing_a_completion_does_not_deadlock(db: Database, clock: FrozenClock) -> None:
-    """Deterministic interleaving: the completer holds the case lock (complete_task's first step),
-    a colleague's claim runs, then the completion goes on. One must win, the other get a Conflict."""
+def alpha_review_with_two_reviewers(db: Database, clock: FrozenClock) -> tuple[int, int]:
+    """A case whose alpha review either of two alpha reviewers (alpha, alpha_2) may take: (case id, task id)."""
     with db.writer.begin() as s:
         staff = make_staff(s, clock)
         make_user(s, clock, "alpha_2", ["reviewer"], "alpha")
         make_definition(s, clock)
         case_id = make_case(s, clock, staff["window"]).id
-        task_id = s.scalar(select(Task.id).where(Task.case_id == case_id, Task.element_id == "review_alpha"))
+        return case_id, s.scalar(select(Task.id).where(Task.case_id == case_id, Task.element_id == "review_alpha"))
+
+
+def test_a_claim_racing_a_completion_does_not_deadlock(db: Database, clock: FrozenClock) -> None:
+    """Deterministic interleaving: the completer holds the case lock (complete_task's first step),
+    a colleague's claim runs, then the completion goes on. One must win, the other get a Conflict."""
+    case_id, task_id = alpha_review_with_two_reviewers(db, clock)
 
     outcome: dict[str, object] = {}
 
@@ -365,6 +376,52 @@ def test_a_claim_racing_a_completion_does_not_deadlock(db: Database, clock: Froz
         assert task.state == TaskState.COMPLETED
         claims = s.scalars(select(CaseEvent.actor_id).where(CaseEvent.action == "task_claimed")).all()
         assert claims in ([], [task.completed_by_id])
+
+
+@pytest.mark.parametrize("claimer", ["alpha_2", "alpha"], ids=["colleague", "same_reviewer"])
+def test_a_completion_that_waited_for_the_case_lock_acts_on_what_the_holder_committed(
+    db: Database, clock: FrozenClock, claimer: str
+) -> None:
+    """The other interleaving: a claim holds the case lock when the completion starts. On PostgreSQL
+    the completion's one statement began before the claim committed, so what it read besides the
+    locked case row is older than the claim; it must notice (the case's version moved) and read again.
+    A colleague's claim then refuses the completion; the reviewer's own claim lets it through, and
+    either way the history chain stays one line."""
+    case_id, task_id = alpha_review_with_two_reviewers(db, clock)
+
+    outcome: dict[str, object] = {}
+
+    def complete() -> None:
+        try:
+            with db.writer.begin() as s:
+                complete_task(s, clock, s.scalar(select(User).where(User.username == "alpha")), task_id, "approve", "同意")
+            outcome["complete"] = "ok"
+        except Exception as err:  # noqa: BLE001
+            outcome["complete"] = err
+
+    with db.writer() as s:
+        s.begin()
+        claim_task(s, clock, s.scalar(select(User).where(User.username == claimer)), task_id)
+        completer = threading.Thread(target=complete)
+        completer.start()
+        completer.join(timeout=0.5)  # the completion now waits for this transaction's case lock
+        assert completer.is_alive(), outcome
+        s.commit()
+    completer.join(timeout=60)
+
+    if claimer == "alpha":
+        assert outcome == {"complete": "ok"}
+    else:
+        assert isinstance(outcome["complete"], Conflict) and "claimed by" in str(outcome["complete"]), outcome
+    with db.reader.begin() as s:
+        task = s.get(Task, task_id)
+        assert (task.state, task.assignee.username) == (
+            (TaskState.COMPLETED, "alpha") if claimer == "alpha" else (TaskState.CLAIMED, "alpha_2"))
+        events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).all()
+        assert [e.action for e in events][-2:] == (
+            ["task_claimed", "task_completed"] if claimer == "alpha" else ["task_opened", "task_claimed"])
+        assert verify_chain(s) == (len(s.scalars(select(CaseEvent)).all()), None)
+        assert s.get(Case, case_id).last_event_hash == events[-1].hash
 
 
 # --- the scheduler lease across processes -----------------------------------------------------------

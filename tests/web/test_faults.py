@@ -424,9 +424,16 @@ def inconsistencies(db: Database, clock: FrozenClock, accepted_version: int, fin
                 if t.state == TaskState.CLAIMED and (t.id, t.assignee_id) not in claimed_by:
                     problems.append(f"{where}: task {t.id} claimed without a claim event")
 
-            # The case row: one version per committed change (acceptance, then each review completion).
-            if case.version != accepted_version + reviewed:
-                problems.append(f"{where}: version {case.version}, expected {accepted_version} + {reviewed} completions")
+            # The case row: one version per committed change after acceptance: each claim (its event), each
+            # review completion, and one more for the completion that joined (it writes the case before
+            # opening the next step's rows, then with the saved state).
+            joined = 1 if any(t.element_id == "delivery" for t in rows) else 0
+            if case.version != accepted_version + len(claims) + reviewed + joined:
+                problems.append(f"{where}: version {case.version}, expected {accepted_version} + {len(claims)} claims "
+                                f"+ {reviewed} completions + {joined} join")
+            # The case row holds the head of its history chain.
+            if events and case.last_event_hash != events[-1].hash:
+                problems.append(f"{where}: the case row's chain head is not its last event's hash")
             if case.status != CaseStatus.IN_PROGRESS:
                 problems.append(f"{where}: status {case.status}")
 
