@@ -144,14 +144,24 @@ def statutory_clock(session: Session, case: Case) -> Clock | None:
     return next((c for c in case_clocks(session, case) if c.kind == ClockKind.STATUTORY), None)
 
 
-def attach_task_clock(session: Session, case: Case, task: Task, now: datetime, calendar: WorkingCalendar) -> Clock | None:
-    """Give a new task row its step clock (环节时限).
+def running_step_clocks(session: Session, case: Case, element_ids: set[str]) -> dict[str, Clock]:
+    """The case's step clocks still running for these steps, by step, in one query."""
+    clocks: dict[str, Clock] = {}
+    for clock in session.scalars(select(Clock).where(
+            Clock.case_id == case.id, Clock.element_id.in_(element_ids), Clock.stopped_at.is_(None)).order_by(Clock.id)):
+        clocks.setdefault(clock.element_id, clock)  # type: ignore[arg-type]
+    return clocks
+
+
+def attach_task_clock(
+    session: Session, case: Case, task: Task, now: datetime, calendar: WorkingCalendar, running: Clock | None,
+) -> Clock | None:
+    """Give a new task row its step clock (环节时限); `running` is the step's clock still running, if any
+    (`running_step_clocks`).
 
     A step that comes back after 补正 keeps the clock it started with (paused while the applicant
     supplied materials), so returning a case never restarts a department's limit.
     """
-    running = session.scalar(select(Clock).where(
-        Clock.case_id == case.id, Clock.element_id == task.element_id, Clock.stopped_at.is_(None)))
     if running is not None:
         task.clock = running
         return running

@@ -17,7 +17,7 @@ from engine import feed, history
 from engine.bpmn import ParsedDefinition
 from engine.calendar import WorkingCalendar
 from engine.clock import Clock
-from engine.deadlines import attach_task_clock, case_clocks, stop_clock
+from engine.deadlines import attach_task_clock, case_clocks, running_step_clocks, stop_clock
 from engine.errors import Conflict, NotFound, ScriptRejected, WorkflowFailed
 from engine.instances import STATE_FORMAT, HotWorkflow, dump_state, load_state, spec_cache, workflow_cache
 from engine.scripting import restricted_script_engine
@@ -221,6 +221,7 @@ def sync_task_rows(
     write_changes(session)
     with session.no_autoflush:
         opened = _new_task_rows(session, case, catalog, new_tasks, now)
+        running = running_step_clocks(session, case, {row.element_id for row in opened})
         clock_of_step: dict[str, ClockRow | None] = {}
         for row in opened:
             if row.element_id in clock_of_step:
@@ -228,7 +229,8 @@ def sync_task_rows(
                 # find it had that clock been flushed.
                 row.clock = clock_of_step[row.element_id]
             else:
-                clock_of_step[row.element_id] = attach_task_clock(session, case, row, now, calendar)
+                clock_of_step[row.element_id] = attach_task_clock(
+                    session, case, row, now, calendar, running.get(row.element_id))
     session.flush()
     for row in opened:
         history.record(session, case, "task_opened", now, actor, row, name=row.name, department=row.department.code,
