@@ -8,8 +8,8 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from engine.clock import Clock
 from engine.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -76,6 +76,19 @@ def authenticate(session: Session, username: str, password: str, now: datetime) 
     if user.failed_logins >= MAX_FAILED_LOGINS:
         user.failed_logins, user.locked_until = 0, now + LOCKOUT
     return None
+
+
+# Built once: API requests authenticated by remembered credentials run it on every call.
+_USER_WITH_ROLES = select(User).options(joinedload(User.role_rows)).where(User.id == bindparam("user_id"))
+
+
+def user_allowed_in(session: Session, user_id: int, now: datetime) -> User | None:
+    """The user with this id, roles loaded in the same statement, if they may sign in now (active, not
+    locked out); None otherwise."""
+    user = session.scalar(_USER_WITH_ROLES, {"user_id": user_id})
+    if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
+        return None
+    return user
 
 
 def create_department(session: Session, clock: Clock, code: str, name: str) -> Department:

@@ -4,15 +4,15 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import hmac
 import threading
 from datetime import datetime, timedelta
 from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
 
-from engine.directory import AccountLocked, authenticate
+from engine.directory import AccountLocked, authenticate, user_allowed_in
 from engine.throttle import LOGIN_FAILURES, Throttled
 from engine.tokens import user_for_token
 from engine.models import User
@@ -46,15 +46,16 @@ def load_current_user() -> None:
 class _VerifiedCredentials:
     """Basic credentials verified recently, so an API client does not pay for scrypt on every call.
 
-    Keyed by a hash of the credentials and the stored password hash: a password change or a
-    deactivation makes the entry useless at once.
+    Keyed by a hash of the credentials; an entry holds the user's id and the password hash they were
+    checked against. Each use reads the user again: a deactivation, a lockout or a changed password
+    hash (set by a restore or a script) makes the entry useless at once.
     """
 
     TTL = timedelta(minutes=5)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[int, datetime]] = {}
+        self._entries: dict[str, tuple[int, str, datetime]] = {}
 
     @staticmethod
     def key(username: str, password: str) -> str:
@@ -63,11 +64,10 @@ class _VerifiedCredentials:
     def user(self, key: str, now: datetime) -> User | None:
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or entry[1] < now:
+        if entry is None or entry[2] < now:
             return None
-        # One statement: the roles come joined rather than by the relationship's second SELECT.
-        user = db_session().get(User, entry[0], options=[joinedload(User.role_rows)])
-        if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
+        user = user_allowed_in(db_session(), entry[0], now)
+        if user is None or not hmac.compare_digest(user.password_hash, entry[1]):
             return None
         return user
 
@@ -75,7 +75,7 @@ class _VerifiedCredentials:
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[key] = (user.id, now + self.TTL)
+            self._entries[key] = (user.id, user.password_hash, now + self.TTL)
 
 
 def _verified() -> _VerifiedCredentials:

@@ -2,6 +2,10 @@
 matrix is tests/web/test_role_matrix.py)."""
 from __future__ import annotations
 
+from sqlalchemy import update
+
+from engine.directory import hash_password
+from engine.models import User
 from engine.throttle import LOGIN_FAILURES, PROGRESS_MISSES
 from tests.web.conftest import basic, csrf_token
 
@@ -99,3 +103,14 @@ def test_walking_case_numbers_on_the_progress_page_is_throttled(client, staff, c
                                                         "level": 5}).status_code == 429
     clock.advance(minutes=16)
     assert client.get(f"/api/v1/progress?{mine}").status_code == 200
+
+
+def test_remembered_api_credentials_stop_working_when_the_stored_password_changes(client, db, staff) -> None:
+    """Basic credentials are checked with scrypt once and then remembered for minutes; a password hash
+    changed behind the application (a restore, a script) ends that at once."""
+    assert client.get("/api/v1/definitions", headers=basic("alpha")).status_code == 200  # checked, remembered
+    assert client.get("/api/v1/definitions", headers=basic("alpha")).status_code == 200  # remembered
+    with db.writer.begin() as s:
+        s.execute(update(User).where(User.username == "alpha").values(password_hash=hash_password("changed456")))
+    assert client.get("/api/v1/definitions", headers=basic("alpha")).status_code == 401
+    assert client.get("/api/v1/definitions", headers=basic("alpha", "changed456")).status_code == 200
